@@ -1,0 +1,1 @@
+"""ragbot: retrieval-augmented chatbot with a confidence gate."""

@@ -1,0 +1,49 @@
+"""Shared fixtures: paths to ../shared, session-scoped real models, the hashing embedder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+CORPUS = SHARED / "corpus"
+KNOWLEDGE = REPO / "knowledge"
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    if not CORPUS.is_dir():
+        pytest.skip("../shared/corpus is not present beside the repository")
+    return CORPUS
+
+
+@pytest.fixture(scope="session")
+def dev_qa_path() -> Path:
+    p = SHARED / "eval" / "dev_qa.jsonl"
+    if not p.is_file():
+        pytest.skip("../shared/eval/dev_qa.jsonl is not present")
+    return p
+
+
+@pytest.fixture(scope="session")
+def real_embedder():
+    """The bundled all-MiniLM-L6-v2, loaded once per test session."""
+    from ragbot.embedders import SentenceTransformerEmbedder
+
+    emb = SentenceTransformerEmbedder()
+    emb.warm_up()
+    return emb
+
+
+@pytest.fixture()
+def hashing_embedder():
+    from ragbot.embedders import HashingEmbedder
+
+    return HashingEmbedder(dim=64)
