@@ -135,13 +135,18 @@ class KnowledgeBase:
             "SELECT DISTINCT json_extract(scope, ?) AS v FROM chunks WHERE v IS NOT NULL ORDER BY v", (f"$.{key}",))
         return [r["v"] for r in rows]
 
-    def allowed_ids(self, scope: Mapping[str, str] | None, include_unscoped: bool = False) -> np.ndarray | None:
-        """int64 ids of chunks matching every key=value of `scope` (None = no filter).
-        With include_unscoped, chunks that lack a scope key also pass (company-wide documents)."""
+    def allowed_ids(self, scope: Mapping[str, str] | None, include_unscoped: bool = False,
+                    sources: Sequence[str] | None = None) -> np.ndarray | None:
+        """int64 ids of chunks matching every key=value of `scope` and, when given, one of
+        `sources` (exact source strings); None = no filter. With include_unscoped, chunks that
+        lack a scope key also pass (company-wide documents)."""
         scope = check_scope(scope)
-        if not scope or self._conn is None:
+        if (not scope and sources is None) or self._conn is None:
             return None
         conds, args = [], []
+        if sources is not None:
+            conds.append(f"source IN ({','.join('?' * len(sources))})" if sources else "0")
+            args += list(sources)
         for k, v in scope.items():
             path = f"$.{k}"
             if include_unscoped:
@@ -154,14 +159,14 @@ class KnowledgeBase:
         return np.array([r[0] for r in rows], dtype=np.int64)
 
     def search_vectors(self, queries: np.ndarray, k: int = 5, scope: Mapping[str, str] | None = None,
-                       include_unscoped: bool = False) -> list[list[Hit]]:
+                       include_unscoped: bool = False, sources: Sequence[str] | None = None) -> list[list[Hit]]:
         """queries float32 (n, dim), L2-normalised -> n lists of up to k Hits, best first.
         Scope filtering happens before ranking (see `allowed_ids`)."""
         if k < 1:
             raise InputError(f"k must be >= 1, got {k}")
         if self._index is None or len(self) == 0:
             raise EmptyKnowledgeBaseError(f"the knowledge base at {self.root} is empty; run: ragbot ingest PATH --kb {self.root}")
-        allowed = self.allowed_ids(scope, include_unscoped)
+        allowed = self.allowed_ids(scope, include_unscoped, sources)
         scores, ids = self._index.search(queries, k, allowed_ids=allowed)
         chunks = self.chunks_by_ids(np.unique(ids[ids >= 0]).tolist())
         results = []
@@ -172,7 +177,7 @@ class KnowledgeBase:
         return results
 
     def search(self, query: str, k: int = 5, scope: Mapping[str, str] | None = None,
-               include_unscoped: bool = False) -> list[Hit]:
+               include_unscoped: bool = False, sources: Sequence[str] | None = None) -> list[Hit]:
         """Top-k chunks for `query` by cosine similarity of embeddings (score in [-1, 1]).
 
         Raises InputError for an empty query or k < 1, EmptyKnowledgeBaseError when nothing was
@@ -180,7 +185,15 @@ class KnowledgeBase:
         if not query or not query.strip():
             raise InputError("the search query is empty")
         q = self.embedder.embed_query(query)
-        return self.search_vectors(q[None, :], k=k, scope=scope, include_unscoped=include_unscoped)[0]
+        return self.search_vectors(q[None, :], k=k, scope=scope, include_unscoped=include_unscoped, sources=sources)[0]
+
+    def source_catalog(self) -> list[tuple[str, str, dict, dict]]:
+        """One row per source: (source, doc_type, scope, metadata of its first chunk); used to
+        build the labels users name documents by (see retrieval.Group)."""
+        if self._conn is None:
+            return []
+        rows = self._conn.execute("SELECT source, doc_type, scope, metadata FROM chunks GROUP BY source, scope")
+        return [(r["source"], r["doc_type"], json.loads(r["scope"]), json.loads(r["metadata"])) for r in rows]
 
     # ---------------------------------------------------------------- writing
     def ingest(self, paths: Iterable[str | os.PathLike], scope: Mapping[str, str] | None = None,

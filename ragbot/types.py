@@ -126,3 +126,101 @@ class Turn:
 
     role: str
     content: str
+
+
+@dataclass(frozen=True)
+class HandoffTicket:
+    """Created when the gate hands a conversation to a person.
+
+    urgency: "emergency" (flood, fire, gas, no heat, break-in: call now) or "normal".
+    transcript: the session's turns, oldest first, including the turn that triggered it.
+    created_at: Unix time in seconds.
+    """
+
+    ticket_id: str
+    session_id: str
+    reason: str
+    urgency: str
+    summary: str
+    transcript: tuple[Turn, ...]
+    scope: Mapping[str, str] = field(default_factory=dict)
+    created_at: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ticket_id": self.ticket_id,
+            "session_id": self.session_id,
+            "reason": self.reason,
+            "urgency": self.urgency,
+            "summary": self.summary,
+            "transcript": [{"role": t.role, "content": t.content} for t in self.transcript],
+            "scope": dict(self.scope),
+            "created_at": self.created_at,
+        }
+
+
+@dataclass(frozen=True)
+class Source:
+    """A cited source of a reply. score: cosine similarity of the retrieval hit; page 1-based or None."""
+
+    source: str
+    page: int | None
+    score: float
+    doc_type: str
+    chunk_id: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "page": self.page, "score": round(float(self.score), 4), "doc_type": self.doc_type}
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The result of one turn (`Bot.ask`).
+
+    decision: ANSWER, CLARIFY or HANDOFF; confidence in [0, 1]; reason: the gate rule that fired,
+    with its values; signals: the gate's inputs; sources: cited passages, best first (an ANSWER
+    always has at least one); ticket: set on HANDOFF; timings_ms: retrieve, prefill, decode,
+    generate, total (milliseconds); tokens: prompt, cached, completion counts.
+    """
+
+    text: str
+    decision: Decision
+    confidence: float
+    reason: str
+    session_id: str
+    sources: tuple[Source, ...] = ()
+    signals: Mapping[str, Any] = field(default_factory=dict)
+    ticket: HandoffTicket | None = None
+    timings_ms: Mapping[str, float] = field(default_factory=dict)
+    tokens: Mapping[str, int] = field(default_factory=dict)
+    rule: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The `ragbot ask --json` object (DESIGN.md contract) plus session_id, rule, signals, tokens."""
+        return {
+            "decision": self.decision.value,
+            "text": self.text,
+            "confidence": round(float(self.confidence), 4),
+            "reason": self.reason,
+            "sources": [s.to_dict() for s in self.sources],
+            "handoff": self.ticket.to_dict() if self.ticket else None,
+            "timings_ms": {k: round(float(v), 1) for k, v in self.timings_ms.items()},
+            "session_id": self.session_id,
+            "rule": self.rule,
+            "signals": _jsonable(self.signals),
+            "tokens": dict(self.tokens),
+        }
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, float):
+        return obj if obj == obj and abs(obj) != float("inf") else None
+    if isinstance(obj, (str, int, bool)) or obj is None:
+        return obj
+    if hasattr(obj, "__dataclass_fields__"):
+        return _jsonable({k: getattr(obj, k) for k in obj.__dataclass_fields__})
+    return str(obj)

@@ -47,3 +47,15 @@ def hashing_embedder():
     from ragbot.embedders import HashingEmbedder
 
     return HashingEmbedder(dim=64)
+
+
+@pytest.fixture(scope="session")
+def corpus_kb(tmp_path_factory, corpus, real_embedder):
+    """A KB of ../shared/corpus leases + bad PDFs + Columbus listings with the real embedder,
+    built once per session. Returns (KnowledgeBase, first IngestReport)."""
+    from ragbot.kb import KnowledgeBase
+
+    kb = KnowledgeBase.open(tmp_path_factory.mktemp("corpus") / "kb", embedder=real_embedder, create=True)
+    report = kb.ingest([corpus / "leases", corpus / "bad_pdfs",
+                        corpus / "listings" / "insideairbnb_columbus_oh_2018-07_listings.csv"])
+    return kb, report

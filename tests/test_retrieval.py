@@ -1,0 +1,77 @@
+"""Retrieval helpers: query rewriting, named documents, ambiguity groups, FAQ fast path, quotes."""
+
+from __future__ import annotations
+
+from ragbot.embedders import HashingEmbedder
+from ragbot.retrieval import (ambiguity, faq_match, group_for, group_of, humanize, named_groups, rewrite_query,
+                              select_quotes)
+from ragbot.types import Chunk, Hit, Turn
+
+
+def _hit(text, source, score, doc_type="lease", scope=None, metadata=None, rank=0):
+    return Hit(Chunk(chunk_id=f"{source}-{score}", text=text, source=source, doc_type=doc_type, page=1,
+                     metadata=metadata or {}, scope=scope or {}), score, rank)
+
+
+def test_humanize():
+    assert humanize("oak-street") == "Oak Street"
+    assert humanize("ontario_residential_tenancy_agreement.pdf") == "Ontario Residential Tenancy Agreement"
+    assert humanize("sample_apartment_lease_1p.pdf") == "Sample Apartment Lease"
+    assert humanize("listings.csv#123") == "Listings"
+
+
+def test_rewrite_query_follow_ups():
+    hist = [Turn("user", "What is the deposit at the Oak Street lease?"), Turn("assistant", "It is $1,450 [1].")]
+    assert rewrite_query("and pets?", hist).startswith("What is the deposit at the Oak Street lease?")
+    long_q = "Under the Ontario residential tenancy agreement how much notice must a tenant give to end it now"
+    assert rewrite_query(long_q.replace(" it", ""), hist) == long_q.replace(" it", "")
+    assert rewrite_query("and pets?", []) == "and pets?"
+
+
+def test_named_groups_finds_documents_by_distinctive_words():
+    groups = [group_for(s, "lease", {}, {}) for s in (
+        "ontario_residential_tenancy_agreement.pdf", "barbados_embassy_residence_lease_2002.pdf",
+        "emeryville_commercial_office_lease_2006.pdf", "sample_apartment_lease_1p.pdf")]
+    groups.append(group_for("oak", "faq", {"property": "oak-street"}, {}))
+    groups.append(group_for("pine", "faq", {"property": "pine-avenue"}, {}))
+    groups.append(group_for("l.csv#7", "listing", {}, {"name": "Short North - Italianate Cottage"}))
+
+    def names(text):
+        return [g.label for g in named_groups(text, groups)]
+
+    assert names("Under the Ontario agreement, may the landlord charge a fee?") == ["Ontario Residential Tenancy Agreement"]
+    assert names("In the one-page sample apartment lease, what late fee is charged?") == ["Sample Apartment Lease"]
+    assert names("Can I keep a cat at Pine Avenue?") == ["Pine Avenue"]
+    assert names("What is the nightly price of the Short North - Italianate Cottage listing?") == [
+        "Short North - Italianate Cottage"]
+    assert names("How much is the security deposit?") == []
+    assert names("How much notice do I need to give before moving out?") == []
+
+
+def test_ambiguity_groups_close_hits_from_different_scopes():
+    hits = [_hit("Deposit is $1,450.", "oak.pdf", 0.70, scope={"property": "oak-street"}),
+            _hit("Deposit is $2,000.", "pine.pdf", 0.68, scope={"property": "pine-avenue"}),
+            _hit("Deposit rules.", "oak_faq.md", 0.66, "faq", scope={"property": "oak-street"}),
+            _hit("Far away.", "elm.pdf", 0.40, scope={"property": "elm"})]
+    cands = ambiguity(hits, margin=0.05)
+    assert [g.label for g, _ in cands] == ["Oak Street", "Pine Avenue"]
+    assert len(ambiguity(hits, margin=0.01)) == 1
+    company = [_hit("Q: Office hours?\nA: 9-5", "faq.csv", 0.8, "faq")] + hits
+    assert len(ambiguity(company, margin=0.5)) == 1, "a company-wide FAQ at the top is never ambiguous"
+
+
+def test_faq_match_needs_both_similarity_and_wording():
+    hit = _hit("Q: What are your office hours?\nA: 9 to 5.", "faq.csv", 0.9, "faq",
+               metadata={"question": "What are your office hours?", "answer": "9 to 5."})
+    assert faq_match("what are your office hours", [hit], 0.8, 70) is hit
+    assert faq_match("Do you allow pets in the office?", [hit], 0.8, 70) is None
+    assert faq_match("what are your office hours", [_hit("x", "a.pdf", 0.95)], 0.8, 70) is None
+
+
+def test_select_quotes_prefers_the_sentence_with_the_fact():
+    text = ("This lease is made between the parties. The tenant shall pay a security deposit of $1,450 on signing. "
+            "Quiet hours are from 10 pm to 7 am.")
+    hits = [_hit(text, "oak.pdf", 0.7), _hit("Unrelated text about parking spaces and permits.", "x.pdf", 0.5)]
+    quotes = select_quotes("How much is the security deposit?", hits, HashingEmbedder(256), n=1)
+    assert len(quotes) == 1 and "$1,450" in quotes[0].text and quotes[0].hit == 0
+    assert group_of(hits[0]).label == "Oak"
