@@ -45,6 +45,10 @@ def handle_errors(fn):
 
 
 def _quiet_logs(json_out: bool) -> None:
+    if json_out:  # no progress bars at all with --json (stdout stays one object, stderr stays quiet)
+        os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+        os.environ["TQDM_DISABLE"] = "1"
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     logging.basicConfig(level=logging.ERROR if json_out else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("sentence_transformers", "transformers", "httpx", "urllib3", "pypdf"):
         logging.getLogger(noisy).setLevel(logging.ERROR)

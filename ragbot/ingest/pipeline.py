@@ -93,7 +93,7 @@ def run_ingest(kb, paths, scope: Mapping[str, str], doc_type: str | None, prune:
         unchanged = 0
         for path, shown in _progress(files, show_progress, desc="reading", unit="file"):
             try:
-                dtype = detect_doc_type(path, doc_type)
+                dtype = detect_doc_type(path, doc_type, kb.config.loaders)
                 size = path.stat().st_size
                 sha = sha256_file(path)
                 rec = existing.get(str(path))
