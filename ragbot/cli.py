@@ -100,6 +100,11 @@ def search(query: str = typer.Argument(...), kb: str = KB_OPT, k: int = typer.Op
         typer.echo(f"{h.rank + 1}. {h.score:.3f}  [{h.chunk.doc_type}] {h.chunk.source}{page}\n   {text[:240]}")
 
 
+from .data.cli import data_app  # noqa: E402  (no heavy imports at module level)
+
+app.add_typer(data_app, name="data", help="prepare conversation logs for fine-tuning")
+
+
 def main() -> None:  # pragma: no cover
     app()
 
