@@ -1,0 +1,13 @@
+"""Generators turn chat messages into text plus per-token log-probs (see `Generator`)."""
+
+from .base import Generation, Generator, StopStream, validate_messages
+from .llama import LlamaCppGenerator, bundled_model_path
+from .scripted import ScriptedGenerator
+
+__all__ = ["Generation", "Generator", "LlamaCppGenerator", "ScriptedGenerator", "StopStream",
+           "bundled_model_path", "make_generator", "validate_messages"]
+
+
+def make_generator(config) -> Generator:
+    """Build the generator a `GeneratorConfig` describes (cheap: the model loads on first use)."""
+    return LlamaCppGenerator(config)

@@ -1,0 +1,189 @@
+"""One conversation turn, step by step (called by Bot.ask; see bot.py for the overview).
+
+The gate (gate.py) makes every decision from the signals gathered here; this module only
+gathers signals, runs the model when an answer is possible, and composes the reply text:
+quote-first (DESIGN.md): the model's short answer, kept only when its numbers and names are
+supported by the passages, followed by the quoted supporting sentence(s) with citations.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any, Callable, Mapping
+
+from rapidfuzz import fuzz
+
+from . import prompts
+from .gate import Candidate, GateSignals, decide
+from .grounding import groundedness
+from .intents import detect_intents
+from .retrieval import ambiguity, faq_match, group_of, named_groups, rewrite_query, select_quotes
+from .types import Decision, Hit, Reply, Source
+
+_CITE = re.compile(r"\[(\d+)\]")
+
+
+def _ms(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1000.0
+
+
+def _source(h: Hit) -> Source:
+    c = h.chunk
+    return Source(source=c.source, page=c.page, score=h.score, doc_type=c.doc_type, chunk_id=c.chunk_id)
+
+
+def match_candidate(answer: str, candidates: list[dict]) -> dict | None:
+    """The pending-clarification candidate the user's answer names (rapidfuzz partial_ratio of
+    the label against the answer >= 80, best wins), or None."""
+    best, best_score = None, 0.0
+    text = answer.lower()
+    for c in candidates:
+        label = c["label"].lower()
+        score = max(fuzz.partial_ratio(label, text), fuzz.token_set_ratio(label, text))
+        if score > best_score:
+            best, best_score = c, score
+    return best if best_score >= 80 else None
+
+
+def run_turn(bot, sid: str, question: str, turns, state: dict, scope: dict, t0: float,
+             on_token: Callable[[str], None] | None) -> Reply:
+    cfg = bot.config
+    timings: dict[str, float] = {}
+    intents = detect_intents(question)
+    base = dict(intents=intents, scope_given=bool(scope))
+    if set(intents) & (set(cfg.gate.handoff_intents) | set(cfg.gate.emergency_intents)):
+        return _decide(bot, sid, GateSignals(**base), [], scope, timings, t0)
+
+    history = _history(bot, turns)
+    answer_q, query, sources = question, None, None
+    pending = state.get("pending")
+    if pending:
+        chosen = match_candidate(question, pending["candidates"])
+        bot.sessions.update_state(sid, pending=None)
+        if chosen:
+            answer_q = pending["question"]
+            query = f"{answer_q} {question}"
+            if chosen.get("scope"):
+                scope = {**scope, **chosen["scope"]}
+                bot.sessions.update_state(sid, scope=scope)
+            elif chosen.get("source"):
+                sources = [chosen["source"]]
+    if query is None:
+        query = rewrite_query(question, history)
+
+    t = time.perf_counter()
+    k = cfg.retrieval.k_candidates
+    hits = bot.kb.search(query, k=k, scope=scope or None, include_unscoped=True, sources=sources)
+    named = []
+    if sources is None:
+        context = " ".join([query] + [x.content for x in history if x.role == "user"][-2:])
+        named = named_groups(context, bot.catalog())
+        if named:
+            named_sources = [g.source for g in named if g.source]
+            named_scopes = [g.scope for g in named if g.scope]
+            if len(named_scopes) == 1 and not named_sources:
+                scope = {**scope, **named_scopes[0]}
+                hits = bot.kb.search(query, k=k, scope=scope, include_unscoped=True)
+            elif named_sources and not named_scopes:
+                sources = named_sources
+                hits = bot.kb.search(query, k=k, scope=scope or None, include_unscoped=True, sources=sources)
+    timings["retrieve"] = _ms(t)
+    base.update(top_score=hits[0].score if hits else None, scope_given=bool(scope) or bool(named) or sources is not None)
+    if not hits:
+        return _decide(bot, sid, GateSignals(**base), [], scope, timings, t0)
+
+    narrowed = bool(sources) or bool(named) or any(k in scope for k in _scope_keys(hits))
+    cands = [] if narrowed else ambiguity(hits, cfg.gate.ambiguity_margin, cfg.gate.max_candidates)
+    if len(cands) >= 2:
+        candidates = tuple(Candidate(label=g.label, source=h.chunk.source, score=h.score, scope=dict(g.scope))
+                           for g, h in cands)
+        res = decide(GateSignals(**base, candidates=candidates, ambiguous=True), cfg.gate)
+        if res.decision == Decision.CLARIFY:
+            bot.sessions.update_state(sid, pending={"question": answer_q, "candidates": [
+                {"label": g.label, "scope": dict(g.scope), "source": g.source} for g, _ in cands]})
+        return _reply(bot, sid, res, res.clarify_question or prompts.decline_message(), [h for _, h in cands],
+                      scope, timings, t0)
+
+    faq = faq_match(answer_q, hits, cfg.retrieval.faq_min_score, cfg.retrieval.faq_min_ratio)
+    if faq is not None:
+        res = decide(GateSignals(**base, faq_match=True, groundedness=1.0, cited=True), cfg.gate)
+        answer = str(faq.chunk.metadata.get("answer") or faq.chunk.text)
+        return _reply(bot, sid, res, f"{answer} [1]", [faq], scope, timings, t0)
+
+    top_group = group_of(hits[0]).key
+    candidates = [h for h in hits if group_of(h).key == top_group or not h.chunk.scope][: cfg.retrieval.k_prompt]
+    prompt = prompts.build_prompt(answer_q, [h.chunk for h in candidates], history, cfg.prompt,
+                                  bot.generator.count_tokens)
+    passages = [candidates[i] for i in prompt.passage_indices]  # passages[n-1] is cited as [n]
+    gen = bot.generator.generate(prompt.messages, max_tokens=cfg.generator.max_tokens,
+                                 temperature=cfg.generator.temperature, on_token=on_token)
+    timings.update(prefill=gen.prefill_ms, decode=gen.decode_ms, generate=gen.prefill_ms + gen.decode_ms)
+    texts = [h.chunk.text for h in passages]
+    g = groundedness(gen.text, texts, question=answer_q, known_names=(cfg.prompt.business_name,))
+    quotes = select_quotes(answer_q, passages, bot.kb.embedder, n=cfg.retrieval.quotes)
+    text, cited_hits, model_kept = compose_answer(gen.text, g, passages, quotes, cfg)
+    signals = GateSignals(**base, mean_logprob=gen.mean_logprob, min_logprob=gen.min_logprob,
+                          groundedness=g.score, unsupported_numbers=tuple(g.unsupported_numbers),
+                          unsupported_names=tuple(g.unsupported_names),
+                          cited=bool(cited_hits), quote_score=max((q.score for q in quotes), default=None),
+                          model_answer_kept=model_kept)
+    tokens = {"prompt": gen.prompt_tokens, "cached": gen.cached_tokens, "completion": gen.completion_tokens}
+    return _decide(bot, sid, signals, cited_hits, scope, timings, t0, text=text, tokens=tokens)
+
+
+def compose_answer(draft: str, g, passages: list[Hit], quotes, cfg) -> tuple[str, list[Hit], bool]:
+    """Quote-first reply text: the model's draft (kept only if grounded: no unsupported numbers
+    and groundedness >= gate.min_groundedness), then each quoted sentence with its [n]."""
+    draft = " ".join(draft.split())
+    keep = (bool(draft) and not g.unsupported_numbers and not g.unsupported_names
+            and g.score >= cfg.gate.min_groundedness and prompts.DONT_KNOW.lower().rstrip(".") not in draft.lower())
+    lines = []
+    if keep:
+        if not _CITE.search(draft):
+            draft += f" [{quotes[0].hit + 1}]" if quotes else " [1]"
+        lines.append(draft)
+    elif quotes:
+        lines.append(f"Here is what {group_of(passages[quotes[0].hit]).label} says:")
+    for q in quotes:
+        lines.append(f"“{q.text}” [{q.hit + 1}]")
+    text = "\n".join(lines)
+    used = sorted({int(m) - 1 for m in _CITE.findall(text) if 0 < int(m) <= len(passages)})
+    return text, [passages[i] for i in used], keep
+
+
+def _history(bot, turns):
+    from .conversation import history_window
+
+    c = bot.config.conversation
+    return history_window(turns, c.history_turns, c.history_chars)
+
+
+def _scope_keys(hits: list[Hit]) -> set[str]:
+    return {k for h in hits for k in h.chunk.scope}
+
+
+def _decide(bot, sid, signals: GateSignals, hits: list[Hit], scope: Mapping[str, str], timings: dict, t0: float,
+            text: str | None = None, tokens: Mapping[str, int] | None = None) -> Reply:
+    res = decide(signals, bot.config.gate)
+    if res.decision == Decision.ANSWER and text is None:
+        text = prompts.decline_message(bot.config.prompt.business_name)
+    return _reply(bot, sid, res, text, hits, scope, timings, t0, tokens)
+
+
+def _reply(bot, sid, res, text, hits, scope, timings, t0, tokens=None) -> Reply:
+    ticket = None
+    if res.decision == Decision.HANDOFF:
+        text = prompts.handoff_message(res.urgency, res.rule, bot.config.prompt.business_name)
+        hits = []
+    timings = {**timings, "total": _ms(t0)}
+    if res.decision == Decision.HANDOFF:
+        ticket = bot._handoff(sid, res.reason, res.urgency or "normal", scope)
+    reply = Reply(text=text, decision=res.decision, confidence=res.confidence, reason=res.reason, session_id=sid,
+                  sources=tuple(_source(h) for h in hits), signals=_signals_dict(res.signals), ticket=ticket,
+                  timings_ms=timings, tokens=dict(tokens or {}), rule=res.rule)
+    return bot._finish(sid, reply)
+
+
+def _signals_dict(signals) -> dict[str, Any]:
+    return {k: getattr(signals, k) for k in getattr(signals, "__dataclass_fields__", {})}
