@@ -100,6 +100,188 @@ def search(query: str = typer.Argument(...), kb: str = KB_OPT, k: int = typer.Op
         typer.echo(f"{h.rank + 1}. {h.score:.3f}  [{h.chunk.doc_type}] {h.chunk.source}{page}\n   {text[:240]}")
 
 
+def _print_reply(reply, streamed: bool = False) -> None:
+    if not streamed:
+        typer.echo(reply.text)
+    srcs = ", ".join(s.source + (f" p.{s.page}" if s.page else "") for s in reply.sources) or "-"
+    t = reply.timings_ms
+    typer.secho(f"[{reply.decision.value} {reply.confidence:.2f}] {reply.reason}", fg="cyan", err=False)
+    typer.echo(f"sources: {srcs} | {t.get('total', 0):.0f} ms | session {reply.session_id}")
+    if reply.ticket:
+        typer.echo(f"handoff ticket {reply.ticket.ticket_id} ({reply.ticket.urgency})")
+
+
+@app.command()
+@handle_errors
+def ask(question: str = typer.Argument(...), kb: str = KB_OPT,
+        session: Optional[str] = typer.Option(None, "--session", help="continue this session (id from a previous reply)"),
+        scope: Optional[List[str]] = SCOPE_OPT, json_out: bool = JSON_OPT):
+    """Answer one question (answer, clarify or handoff) and print the reply."""
+    from .bot import Bot
+    from .store import parse_scope_args
+
+    _quiet_logs(json_out)
+    bot = Bot.open(kb)
+    reply = bot.ask(question, session=session, scope=parse_scope_args(scope) or None)
+    if json_out:
+        _emit(reply.to_dict())
+    else:
+        _print_reply(reply)
+
+
+@app.command()
+@handle_errors
+def chat(kb: str = KB_OPT, scope: Optional[List[str]] = SCOPE_OPT,
+         session: Optional[str] = typer.Option(None, "--session", help="resume this session")):
+    """Interactive conversation; streams the model's tokens, then shows decision and sources.
+    Commands: /new (new session), /release (end a handoff), /quit."""
+    from .bot import Bot
+    from .store import parse_scope_args
+
+    _quiet_logs(False)
+    bot = Bot.open(kb)
+    sid = session or bot.new_session(scope=parse_scope_args(scope))
+    typer.echo(f"ragbot chat (session {sid}); you are talking to an AI assistant. /quit to leave.")
+    while True:
+        try:
+            line = input("you> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            typer.echo("")
+            break
+        if not line:
+            continue
+        if line in ("/quit", "/exit"):
+            break
+        if line == "/new":
+            sid = bot.new_session(scope=parse_scope_args(scope))
+            typer.echo(f"new session {sid}")
+            continue
+        if line == "/release":
+            bot.release(sid)
+            typer.echo("session released; the bot answers again")
+            continue
+        typer.echo("bot> ", nl=False)
+        streamed = False
+        try:
+            for piece in bot.stream(line, session=sid):
+                if isinstance(piece, str):
+                    streamed = True
+                    typer.echo(piece, nl=False)
+                else:
+                    if streamed:
+                        typer.echo("\n--- reply ---")
+                    typer.echo(piece.text)
+                    _print_reply(piece, streamed=True)
+        except RagbotError as e:
+            typer.echo(f"error: {e}", err=True)
+
+
+@app.command("eval")
+@handle_errors
+def eval_cmd(file: str = typer.Argument(..., help="eval JSONL (DESIGN.md format)"), kb: str = KB_OPT,
+             k: int = typer.Option(5, "-k", help="k for retrieval hit@k"), scope: Optional[List[str]] = SCOPE_OPT,
+             plots: Optional[str] = typer.Option(None, "--plots", help="write PNG plots into this folder"),
+             json_out: bool = JSON_OPT):
+    """Run an eval file through the bot: hit@k, decisions, facts, handoffs, latency."""
+    from .bot import Bot
+    from .evaluation import load_cases, run_eval
+    from .store import parse_scope_args
+
+    _quiet_logs(json_out)
+    cases = load_cases(file)
+    bot = Bot.open(kb)
+    progress = None
+    if not json_out:
+        from tqdm.auto import tqdm
+
+        def progress(it):
+            return tqdm(it, desc="eval", unit="case")
+    result = run_eval(bot, cases, k=k, scope=parse_scope_args(scope), progress=progress)
+    if plots:
+        from .plots import write_eval_plots
+
+        result["plots"] = [str(p) for p in write_eval_plots(result, plots, bot.config.gate)]
+    if json_out:
+        _emit(result)
+        return
+    m = result["metrics"]
+    for key, val in m.items():
+        if key == "confusion":
+            typer.echo("confusion (rows expected, columns predicted: answer clarify handoff)")
+            for e, row in val.items():
+                typer.echo(f"  {e:8s} " + " ".join(f"{row[p]:4d}" for p in row))
+        elif isinstance(val, dict):
+            typer.echo(f"{key}: " + ", ".join(f"{a}={b:.0f}" for a, b in val.items()))
+        else:
+            typer.echo(f"{key}: {val if val is None or isinstance(val, int) else round(val, 3)}")
+    for c in result["cases"]:
+        if not c["correct"]:
+            typer.echo(f"  miss {c['id']}: expected {c['expected']}, got {c['predicted']} ({c['rule']})")
+
+
+@app.command()
+@handle_errors
+def calibrate(file: str = typer.Argument(..., help="labelled eval JSONL (DESIGN.md format)"), kb: str = KB_OPT,
+              folds: int = typer.Option(5, "--folds", min=0, help="cross-validation folds (0 or 1: none)"),
+              min_handoff_recall: float = typer.Option(0.9, "--min-handoff-recall", min=0.0, max=1.0,
+                                                       help="floor on the share of expected handoffs handed off"),
+              save: bool = typer.Option(True, "--save/--no-save", help="store the fitted thresholds in the KB's config.json"),
+              json_out: bool = JSON_OPT):
+    """Fit the gate thresholds on a labelled set (each case runs once, then the gate is replayed)."""
+    import tempfile
+
+    from .bot import Bot
+    from .calibration import calibrate as fit_gate, record_cases, recording_config, replay_check, store_gate
+    from .config import CONFIG_FILE, BotConfig
+    from .conversation import SessionStore
+    from .evaluation import load_cases
+
+    _quiet_logs(json_out)
+    cases = load_cases(file)
+    config = BotConfig.load(kb)
+    rec_config = recording_config(config)
+    progress = None
+    if not json_out:
+        from tqdm.auto import tqdm
+
+        def progress(it):
+            return tqdm(it, desc="record", unit="case")
+    with tempfile.TemporaryDirectory(prefix="ragbot-calibrate-") as tmp:  # no sessions or tickets in the KB
+        bot = Bot.open(kb, config=rec_config, handlers=[], sessions=SessionStore(os.path.join(tmp, "s.sqlite")))
+        try:
+            recorded = record_cases(bot, cases, progress=progress)
+        finally:
+            bot.sessions.close()
+            bot.kb.close()
+    mismatch = replay_check(recorded, rec_config.gate)
+    report = fit_gate(recorded, config.gate, folds=folds, min_handoff_recall=min_handoff_recall)
+    saved = None
+    if save:
+        store_gate(kb, report.after)
+        saved = os.path.join(kb, CONFIG_FILE)
+    out = {**report.to_dict(), "replay_mismatches": mismatch, "saved": saved}
+    if json_out:
+        _emit(out)
+        return
+    typer.echo(f"{len(recorded)} cases, {report.folds} folds, handoff recall floor {min_handoff_recall:.2f}")
+    typer.echo(f"{'threshold':24s} {'before':>9s} {'after':>9s}")
+    for name, (b, a) in report.changes().items():
+        typer.echo(f"{name:24s} {b:9.3f} {a:9.3f}" + ("" if abs(a - b) < 1e-9 else "  *"))
+
+    def fmt(x):
+        return "n/a" if x is None else f"{x:.3f}"
+    if report.folds:
+        typer.echo(f"held-out accuracy (mean of folds): before {fmt(report.cv_accuracy_before)}, "
+                   f"after {fmt(report.cv_accuracy_after)}")
+        typer.echo(f"held-out handoff recall:          before {fmt(report.cv_handoff_recall_before)}, "
+                   f"after {fmt(report.cv_handoff_recall_after)}")
+    typer.echo(f"all cases (in-sample): accuracy {fmt(report.all_before.accuracy)} -> {fmt(report.all_after.accuracy)}, "
+               f"handoff recall {fmt(report.all_before.handoff_recall)} -> {fmt(report.all_after.handoff_recall)}")
+    if mismatch:
+        typer.echo(f"warning: replay differs from the recorded decision for {mismatch}", err=True)
+    typer.echo(f"saved to {saved}" if saved else "not saved (--no-save)")
+
+
 from .data.cli import data_app  # noqa: E402  (no heavy imports at module level)
 
 app.add_typer(data_app, name="data", help="prepare conversation logs for fine-tuning")

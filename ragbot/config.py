@@ -98,6 +98,8 @@ class GeneratorConfig(_Model):
     lora_path: Optional[str] = Field(None, description="LoRA adapter GGUF applied on load (llama.cpp lora_path)")
     max_tokens: int = Field(96, ge=1, description="default cap on generated tokens per answer")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="0 = greedy (deterministic)")
+    repeat_penalty: float = Field(1.15, ge=1.0, le=2.0,
+                                  description="llama.cpp repetition penalty (1.0 = off); the 135M model loops without it")
 
 
 class PromptConfig(_Model):
@@ -156,7 +158,7 @@ class GateConfig(_Model):
         description="question-to-quote similarity below which a quote-only reply is not sent -> HANDOFF")
     weight_quote: float = Field(0.2, ge=0.0, description="weight of quote_score in the confidence, when given")
     handoff_intents: list[str] = Field(
-        default_factory=lambda: ["human", "legal", "discrimination", "complaint", "injection"],
+        default_factory=lambda: ["human", "legal", "discrimination", "complaint", "injection", "credentials"],
         description="intents (ragbot.intents) that hand the turn to a person")
     emergency_intents: list[str] = Field(
         default_factory=lambda: ["emergency"], description="intents handed off with urgency 'emergency'")

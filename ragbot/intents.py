@@ -24,7 +24,7 @@ import re
 from types import MappingProxyType
 from typing import Iterable, Mapping
 
-INTENTS = ("emergency", "human", "legal", "discrimination", "complaint", "injection", "bot_check")
+INTENTS = ("emergency", "human", "legal", "discrimination", "complaint", "injection", "bot_check", "credentials")
 
 _F = re.IGNORECASE
 
@@ -37,7 +37,13 @@ _PEOPLE = (r"(?:a\s+|an\s+|the\s+|your\s+|some\s+|one\s+of\s+your\s+)?(?:real\s+
            r"(?:human(?:\s+being)?|person|people|agent|operator|representative|rep|manager|supervisor|"
            r"somebody|someone|staff(?:\s+member)?|employee|property\s+manager|landlord|live\s+agent)")
 
+# access credentials are never given out by the bot: a person verifies who is asking
+_CREDENTIALS = _rx(r"\b(?:what(?:'s|\s+is|\s+are)|give\s+me|send\s+me|tell\s+me|share)\b[^.?!]{0,40}?\b"
+                   r"(?:(?:wi-?fi|wireless|network|door|gate|garage|alarm|lock\s*box|key\s*pad|entry|access)\s+)?"
+                   r"(?:password|passcode|pass\s+code|(?:door|gate|garage|alarm|lock\s*box|key\s*pad|entry|access)\s+code)\b")
+
 PATTERNS: Mapping[str, tuple[re.Pattern, ...]] = MappingProxyType({
+    "credentials": _CREDENTIALS,
     "human": _rx(
         rf"\b(?:speak|speaking|talk|talking|chat|chatting)\s+(?:to|with)\s+{_PEOPLE}\b",
         r"\b(?:contact|contacting|reach|call|get\s+in\s+touch\s+with)\s+(?:a\s+|an\s+)(?:real\s+|live\s+|human\s+)?"

@@ -34,7 +34,7 @@ AI_DISCLOSURE_TEXT = ("I'm {assistant}, an AI assistant for {business}. I answer
 HANDOFF_TEXTS = MappingProxyType({
     "emergency": ("This sounds urgent. If anyone is in danger, or there is fire, smoke, a gas smell or "
                   "flooding, leave the area and call 911 (or your local emergency number) now. "
-                  "I have flagged this as an emergency for the {business} on-call team."),
+                  "I have flagged this as an emergency for the on-call team of {business}."),
     "out_of_scope": "I can't answer that from our documents; a person from {business} will follow up.",
     "low_confidence": ("I'm not sure enough of the answer in our documents, so I've passed your question "
                        "to a person at {business}, who will follow up."),

@@ -18,7 +18,7 @@ from rapidfuzz import fuzz
 from .types import Hit, Turn
 
 _WORD = re.compile(r"[a-z0-9]+")
-_SENT = re.compile(r"(?<=[.!?;])\s+(?=[A-Z0-9(\"'])|\n+")
+_SENT = re.compile(r"(?<=[.!?;])\s+(?=[A-Z0-9(\"'])|\s+•\s*|\n\s*\n+")
 _FOLLOWUP = re.compile(r"^(and|or|but|also|what about|how about|same|then)\b|\b(it|that|this|there|they|them|those|these|its)\b",
                        re.I)
 # words too common in document names to identify one ("lease", "apartment" ...)
@@ -77,44 +77,65 @@ def rewrite_query(question: str, history: Sequence[Turn], max_words: int = 10) -
     return question
 
 
+_STOP = {"the", "and", "for", "with", "from", "into", "about", "can", "what", "how", "when", "where", "which", "who",
+         "are", "was", "were", "has", "have", "does", "did", "not", "you", "your", "our", "this", "that", "there"}
+
+
 def named_groups(text: str, groups: Sequence[Group]) -> list[Group]:
-    """Groups the text names: a label token that no other group's label has (len >= 4, not a
-    generic word) must appear, plus a second label token unless the label has only one.
-    'Under the Ontario agreement' names 'Ontario Residential Tenancy Agreement'."""
+    """Groups the text names. A group is named when its whole label (two or more words, not all
+    generic) occurs in the text as a phrase ("... at Pine Avenue Lofts" names "Pine Avenue"), or
+    when a label word no other label has (>= 4 letters) occurs together with a second label word
+    ("the Ontario agreement" names "Ontario Residential Tenancy Agreement")."""
     words = set(_tokens(text))
-    label_tokens = {g.key: {t for t in _tokens(g.label) if t not in _GENERIC or len(_tokens(g.label)) == 1} for g in groups}
+    norm = " " + " ".join(_tokens(text)) + " "
+    content = {g.key: {t for t in _tokens(g.label) if len(t) >= 3 and t not in _STOP} for g in groups}
     df: dict[str, int] = {}
-    for toks in label_tokens.values():
+    for toks in content.values():
         for t in toks:
             df[t] = df.get(t, 0) + 1
     named = []
     for g in groups:
-        toks = label_tokens[g.key]
-        all_toks = set(_tokens(g.label))
-        rare = {t for t in toks if df[t] == 1 and len(t) >= 4} & words
-        if rare and (len(all_toks & words) >= 2 or len(all_toks) == 1):
+        label_words = _tokens(g.label)
+        toks = content[g.key]
+        phrase = " ".join(label_words)
+        if len(label_words) >= 2 and any(t not in _GENERIC for t in toks) and f" {phrase} " in norm:
+            named.append(g)
+            continue
+        rare = {t for t in toks if df[t] == 1 and len(t) >= 4 and t not in _GENERIC} & words
+        if rare and (len(toks & words) >= 2 or len(toks) == 1):
             named.append(g)
     return named
 
 
 def ambiguity(hits: Sequence[Hit], margin: float, max_candidates: int = 3) -> list[tuple[Group, Hit]]:
     """Competing groups: the best hit of each group whose score is within `margin` (cosine) of
-    the top hit, best first. A single entry means no ambiguity. Unscoped company-wide hits at
-    the top (FAQ, marketing) are never ambiguous."""
+    the top hit, best first. Company-wide FAQ and marketing hits (unscoped) never compete: they
+    answer for every property. Fewer than two entries means no ambiguity; whether the
+    competitors really differ is checked on their quotes (`facts_differ`)."""
     if not hits:
         return []
     best: dict[tuple, tuple[Group, Hit]] = {}
     for h in hits:
+        if not h.chunk.scope and h.chunk.doc_type in ("faq", "marketing"):
+            continue
         g = group_of(h)
         if g.key not in best:
             best[g.key] = (g, h)
-    ordered = sorted(best.values(), key=lambda gh: -gh[1].score)
-    top = ordered[0][1]
-    if not top.chunk.scope and top.chunk.doc_type in ("faq", "marketing"):
-        return ordered[:1]
-    close = [gh for gh in ordered if top.score - gh[1].score <= margin and (gh[1].chunk.scope or gh[1].chunk.doc_type
-                                                                             not in ("faq", "marketing"))]
+    top = hits[0].score
+    close = [gh for gh in sorted(best.values(), key=lambda gh: -gh[1].score) if top - gh[1].score <= margin]
     return close[:max_candidates]
+
+
+def facts_differ(texts: Sequence[str]) -> bool:
+    """Whether supporting sentences from competing documents state different facts: different
+    sets of numbers (grounding.extract_numbers: "$1,450" vs "$2,000"), or, without numbers,
+    wording that differs (rapidfuzz token_set_ratio < 85)."""
+    from .grounding import extract_numbers
+
+    nums = [extract_numbers(t) for t in texts]
+    if any(nums):
+        return any(n != nums[0] for n in nums[1:])
+    return any(fuzz.token_set_ratio(texts[0].lower(), t.lower()) < 85 for t in texts[1:])
 
 
 def faq_match(question: str, hits: Sequence[Hit], min_score: float, min_ratio: float) -> Hit | None:
@@ -138,26 +159,37 @@ class Quote:
     score: float
 
 
-def split_sentences(text: str) -> list[str]:
+def split_sentences(text: str, lines_are_units: bool = False) -> list[str]:
+    """Sentences of a passage, each at most 400 characters. PDF text keeps its line wraps, so
+    single newlines are joined; with `lines_are_units` (listings, FAQ pairs: one field a line)
+    every line is split on its own."""
     out = []
-    for s in _SENT.split(text):
+    parts = text.splitlines() if lines_are_units else [text]
+    segments = [seg for part in parts for seg in _SENT.split(part)]
+    for s in segments:
         s = " ".join(s.split())
         if len(s) >= 12:
             out.extend(s[i:i + 400] for i in range(0, len(s), 400))
     return out
 
 
-def select_quotes(question: str, hits: Sequence[Hit], embedder, n: int = 2, max_chars: int = 360) -> list[Quote]:
+def select_quotes(question: str, hits: Sequence[Hit], embedder, n: int = 2, max_chars: int = 450,
+                  ignore_words: Sequence[str] = ()) -> list[Quote]:
     """Quote-first support (DESIGN.md): the sentences of the hits most similar to the question,
     by cosine of embeddings plus a small lexical overlap bonus and, for quantity questions
-    ("how much/long/many"), a bonus for sentences with numbers. At most n quotes, max_chars total."""
-    cands: list[tuple[str, int]] = [(s, i) for i, h in enumerate(hits) for s in split_sentences(h.chunk.text)]
+    ("how much/long/many"), a bonus for sentences with numbers. `ignore_words` (e.g. the name of
+    the document the question names) earn no overlap bonus, so a title line does not win just
+    by repeating the name. At most n quotes, max_chars in all."""
+    cands: list[tuple[str, int]] = [
+        (s, i) for i, h in enumerate(hits)
+        for s in split_sentences(h.chunk.text, lines_are_units=h.chunk.doc_type in ("listing", "faq"))]
     if not cands:
         return []
     qvec = embedder.embed_query(question)
     svecs = embedder.embed_documents([s for s, _ in cands])
     cos = svecs @ qvec
-    qwords = {w for w in _tokens(question) if len(w) > 3 and w not in _GENERIC}
+    ignored = {w for text in ignore_words for w in _tokens(text)}
+    qwords = {w for w in _tokens(question) if len(w) > 3 and w not in _GENERIC and w not in ignored}
     wants_number = bool(_QUANTITY.search(question))
     scores = []
     for (s, i), c in zip(cands, cos):

@@ -18,7 +18,7 @@ from . import prompts
 from .gate import Candidate, GateSignals, decide
 from .grounding import groundedness
 from .intents import detect_intents
-from .retrieval import ambiguity, faq_match, group_of, named_groups, rewrite_query, select_quotes
+from .retrieval import ambiguity, facts_differ, faq_match, group_of, named_groups, rewrite_query, select_quotes
 from .types import Decision, Hit, Reply, Source
 
 _CITE = re.compile(r"\[(\d+)\]")
@@ -76,18 +76,19 @@ def run_turn(bot, sid: str, question: str, turns, state: dict, scope: dict, t0: 
     k = cfg.retrieval.k_candidates
     hits = bot.kb.search(query, k=k, scope=scope or None, include_unscoped=True, sources=sources)
     named = []
-    if sources is None:
+    if sources is None and not scope:
         context = " ".join([query] + [x.content for x in history if x.role == "user"][-2:])
         named = named_groups(context, bot.catalog())
-        if named:
-            named_sources = [g.source for g in named if g.source]
-            named_scopes = [g.scope for g in named if g.scope]
-            if len(named_scopes) == 1 and not named_sources:
-                scope = {**scope, **named_scopes[0]}
-                hits = bot.kb.search(query, k=k, scope=scope, include_unscoped=True)
-            elif named_sources and not named_scopes:
-                sources = named_sources
-                hits = bot.kb.search(query, k=k, scope=scope or None, include_unscoped=True, sources=sources)
+        named_scopes = [g.scope for g in named if g.scope]
+        named_sources = [g.source for g in named if g.source]
+        if len(named_scopes) == 1:  # a named property wins over documents named after it
+            scope = dict(named_scopes[0])
+            hits = bot.kb.search(query, k=k, scope=scope, include_unscoped=True)
+        elif named_sources and not named_scopes:
+            sources = named_sources
+            hits = bot.kb.search(query, k=k, include_unscoped=True, sources=sources)
+        else:
+            named = []
     timings["retrieve"] = _ms(t)
     base.update(top_score=hits[0].score if hits else None, scope_given=bool(scope) or bool(named) or sources is not None)
     if not hits:
@@ -95,6 +96,10 @@ def run_turn(bot, sid: str, question: str, turns, state: dict, scope: dict, t0: 
 
     narrowed = bool(sources) or bool(named) or any(k in scope for k in _scope_keys(hits))
     cands = [] if narrowed else ambiguity(hits, cfg.gate.ambiguity_margin, cfg.gate.max_candidates)
+    if len(cands) >= 2:
+        best_quotes = [select_quotes(answer_q, [h], bot.kb.embedder, n=1) for _, h in cands]
+        if not facts_differ([q[0].text if q else h.chunk.text for q, (_, h) in zip(best_quotes, cands)]):
+            cands = []
     if len(cands) >= 2:
         candidates = tuple(Candidate(label=g.label, source=h.chunk.source, score=h.score, scope=dict(g.scope))
                            for g, h in cands)
@@ -121,7 +126,8 @@ def run_turn(bot, sid: str, question: str, turns, state: dict, scope: dict, t0: 
     timings.update(prefill=gen.prefill_ms, decode=gen.decode_ms, generate=gen.prefill_ms + gen.decode_ms)
     texts = [h.chunk.text for h in passages]
     g = groundedness(gen.text, texts, question=answer_q, known_names=(cfg.prompt.business_name,))
-    quotes = select_quotes(answer_q, passages, bot.kb.embedder, n=cfg.retrieval.quotes)
+    quotes = select_quotes(answer_q, passages, bot.kb.embedder, n=cfg.retrieval.quotes,
+                           ignore_words=[g.label for g in named] + [group_of(h).label for h in passages[:1]])
     text, cited_hits, model_kept = compose_answer(gen.text, g, passages, quotes, cfg)
     signals = GateSignals(**base, mean_logprob=gen.mean_logprob, min_logprob=gen.min_logprob,
                           groundedness=g.score, unsupported_numbers=tuple(g.unsupported_numbers),
@@ -135,7 +141,7 @@ def run_turn(bot, sid: str, question: str, turns, state: dict, scope: dict, t0: 
 def compose_answer(draft: str, g, passages: list[Hit], quotes, cfg) -> tuple[str, list[Hit], bool]:
     """Quote-first reply text: the model's draft (kept only if grounded: no unsupported numbers
     and groundedness >= gate.min_groundedness), then each quoted sentence with its [n]."""
-    draft = " ".join(draft.split())
+    draft = trim_draft(draft)
     keep = (bool(draft) and not g.unsupported_numbers and not g.unsupported_names
             and g.score >= cfg.gate.min_groundedness and prompts.DONT_KNOW.lower().rstrip(".") not in draft.lower())
     lines = []
@@ -150,6 +156,22 @@ def compose_answer(draft: str, g, passages: list[Hit], quotes, cfg) -> tuple[str
     text = "\n".join(lines)
     used = sorted({int(m) - 1 for m in _CITE.findall(text) if 0 < int(m) <= len(passages)})
     return text, [passages[i] for i in used], keep
+
+
+_SOURCE_MARK = re.compile(r"\[\d+\]\s*\([^)]*\)")  # "[3] (file.pdf, p. 4)" copied from the prompt
+_DRAFT_SENT = re.compile(r"(?<=[.!?])\s+")
+
+
+def trim_draft(draft: str, max_sentences: int = 2, max_chars: int = 260) -> str:
+    """The model's short answer: whitespace folded, copied passage headers removed, cut to the
+    first sentences (the 135M model tends to ramble or repeat after them)."""
+    text = _SOURCE_MARK.sub("", " ".join(draft.split())).strip()
+    out = ""
+    for sent in _DRAFT_SENT.split(text)[:max_sentences]:
+        if out and len(out) + len(sent) + 1 > max_chars:
+            break
+        out = f"{out} {sent}".strip()
+    return out[:max_chars].rstrip()
 
 
 def _history(bot, turns):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ragbot.embedders import HashingEmbedder
-from ragbot.retrieval import (ambiguity, faq_match, group_for, group_of, humanize, named_groups, rewrite_query,
+from ragbot.retrieval import (ambiguity, facts_differ, faq_match, group_for, group_of, humanize, named_groups, rewrite_query,
                               select_quotes)
 from ragbot.types import Chunk, Hit, Turn
 
@@ -56,8 +56,16 @@ def test_ambiguity_groups_close_hits_from_different_scopes():
     cands = ambiguity(hits, margin=0.05)
     assert [g.label for g, _ in cands] == ["Oak Street", "Pine Avenue"]
     assert len(ambiguity(hits, margin=0.01)) == 1
-    company = [_hit("Q: Office hours?\nA: 9-5", "faq.csv", 0.8, "faq")] + hits
-    assert len(ambiguity(company, margin=0.5)) == 1, "a company-wide FAQ at the top is never ambiguous"
+    company = [_hit("Q: Deposit?\nA: It depends on your property.", "faq.csv", 0.72, "faq")] + hits
+    assert [g.label for g, _ in ambiguity(company, margin=0.05)] == ["Oak Street", "Pine Avenue"], \
+        "company-wide FAQ hits never compete, but do not hide the properties that do"
+    assert len(ambiguity(company, margin=0.03)) == 1
+
+
+def test_facts_differ():
+    assert facts_differ(["The deposit is $1,450.", "The deposit is $2,000 flat."])
+    assert not facts_differ(["Deposits are returned within 21 days.", "We return the deposit within 21 days."])
+    assert facts_differ(["Only cats are allowed.", "Cats and dogs under forty pounds are welcome here."])
 
 
 def test_faq_match_needs_both_similarity_and_wording():

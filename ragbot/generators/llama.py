@@ -213,7 +213,7 @@ class LlamaCppGenerator:
             prev = llm.input_ids[: llm.n_tokens].tolist()
             common = llm.longest_token_prefix(prev, tokens) if prev else 0
             cached = min(common, len(tokens) - 1)  # the same rule Llama.generate applies
-            kwargs = dict(temp=temperature, top_k=40, top_p=0.95, min_p=0.05, repeat_penalty=1.0)
+            kwargs = dict(temp=temperature, top_k=40, top_p=0.95, min_p=0.05, repeat_penalty=self.config.repeat_penalty)
             t0 = time.perf_counter()
             t_first = None
             stream = llm.generate(tokens, **kwargs)

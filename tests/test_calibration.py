@@ -1,0 +1,159 @@
+"""ragbot.calibration on synthetic recorded signals (no model): replay, fit, CV, storing."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from ragbot.calibration import (SEARCHED, RecordedCase, calibrate, candidate_values, fit, folds_of, predict,
+                                recorded_from_mapping, recording_config, replay_check, replay_signals, score,
+                                store_gate)
+from ragbot.config import BotConfig, GateConfig
+from ragbot.errors import InputError
+from ragbot.gate import Candidate, GateSignals
+
+
+def _gen(rng, top, g_lo=0.7, lp=(-1.0, -0.3)):
+    return GateSignals(top_score=top, groundedness=rng.uniform(g_lo, 1.0), mean_logprob=rng.uniform(*lp),
+                       min_logprob=-5.0, quote_score=rng.uniform(0.5, 0.8), model_answer_kept=True, cited=True)
+
+
+def synthetic(seed=0, n_answer=40, n_oos=15, n_intent=8, n_clarify=8):
+    """Answerable cases retrieve well (top 0.45-0.8), out-of-scope ones poorly (0.05-0.35);
+    intents and ambiguous cases as turn.py records them."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n_answer):
+        rows.append(RecordedCase(f"a{i}", "answer", _gen(rng, rng.uniform(0.45, 0.8)), "", ""))
+    for i in range(n_oos):
+        rows.append(RecordedCase(f"o{i}", "handoff", _gen(rng, rng.uniform(0.05, 0.35), g_lo=0.3), "", ""))
+    for i in range(n_intent):
+        rows.append(RecordedCase(f"i{i}", "handoff", GateSignals(intents={"human": "a real person"}), "", ""))
+    for i in range(n_clarify):
+        c = (Candidate("Oak", "oak.pdf", 0.6, {"property": "oak"}), Candidate("Pine", "pine.pdf", 0.59, {"property": "pine"}))
+        rows.append(RecordedCase(f"c{i}", "clarify", GateSignals(top_score=0.6, candidates=c, ambiguous=True), "", ""))
+    return rows
+
+
+BAD = GateConfig(min_retrieval_score=-0.5, min_mean_logprob=-0.2)  # answers everything in scope, drops fluent answers
+
+
+def test_fit_beats_bad_defaults_in_sample():
+    rec = synthetic()
+    before, fitted = score(rec, BAD), fit(rec, BAD)
+    after = score(rec, fitted)
+    assert after.accuracy > before.accuracy + 0.3
+    assert after.handoff_recall >= 0.9
+    # the retrieval floor landed between the out-of-scope and the answerable scores
+    assert 0.3 < fitted.min_retrieval_score < 0.5
+    assert fitted.min_mean_logprob < -1.0
+
+
+def test_cross_validated_held_out_accuracy_improves():
+    rep = calibrate(synthetic(seed=1), BAD, folds=5, min_handoff_recall=0.9)
+    assert rep.folds == 5 and sum(f["n"] for f in rep.fold_scores) == 71
+    assert rep.cv_accuracy_after > rep.cv_accuracy_before + 0.3
+    assert rep.cv_handoff_recall_after >= 0.9
+    d = rep.to_dict()
+    assert set(d["thresholds"]) == set(SEARCHED)
+    assert d["thresholds"]["min_retrieval_score"]["before"] == -0.5
+    json.dumps(d)  # JSON-serialisable for --json
+
+
+def _overlap_set():
+    """Two hard handoffs retrieve as well as answerable cases: the accuracy-best floor misses them."""
+    rows = [RecordedCase(f"a{i}", "answer", GateSignals(top_score=0.5 + 0.015 * i, groundedness=1.0, mean_logprob=-0.3,
+                                                         model_answer_kept=True, cited=True), "", "") for i in range(20)]
+    rows += [RecordedCase(f"h{i}", "handoff", GateSignals(top_score=0.1 + 0.02 * i, groundedness=1.0, mean_logprob=-0.3,
+                                                          model_answer_kept=True, cited=True), "", "") for i in range(10)]
+    rows += [RecordedCase(f"x{i}", "handoff", GateSignals(top_score=t, groundedness=1.0, mean_logprob=-0.3,
+                                                          model_answer_kept=True, cited=True), "", "")
+             for i, t in enumerate((0.55, 0.6))]
+    return rows
+
+
+def test_handoff_recall_floor_is_respected():
+    rec = _overlap_set()
+    start = GateConfig(min_retrieval_score=0.0, good_retrieval_score=0.95)
+    loose, strict = fit(rec, start, min_handoff_recall=0.8), fit(rec, start, min_handoff_recall=1.0)
+    s_loose, s_strict = score(rec, loose), score(rec, strict)
+    assert s_loose.handoff_recall == pytest.approx(10 / 12)
+    assert s_strict.handoff_recall == 1.0  # floor met ...
+    assert s_strict.accuracy < s_loose.accuracy  # ... at the price of accuracy
+    assert strict.min_retrieval_score > 0.6 > loose.min_retrieval_score
+
+
+def test_unreachable_floor_maximises_recall():
+    rec = _overlap_set()
+    # only min_answer_confidence may move: it cannot separate the cases, yet recall must not drop
+    start = GateConfig(min_retrieval_score=0.0, good_retrieval_score=0.95)
+    fitted = fit(rec, start, min_handoff_recall=1.0, searched=("min_answer_confidence",))
+    assert score(rec, fitted).handoff_recall == 1.0  # everything handed off: highest recall wins over accuracy
+
+
+def test_replay_min_groundedness_drops_draft_to_quotes():
+    s = GateSignals(top_score=0.7, groundedness=0.5, mean_logprob=-0.4, quote_score=0.2, model_answer_kept=True,
+                    cited=True)
+    rec = RecordedCase("q", "answer", s, "answer", "grounded_answer")
+    assert replay_signals(rec, 0.4) is s
+    dropped = replay_signals(rec, 0.6)
+    assert dropped.model_answer_kept is False and dropped.cited is True
+    # the quote-only reply is now judged by quote_score (0.2 < 0.3 -> handoff)
+    assert predict([rec], GateConfig(min_groundedness=0.4)) == ["answer"]
+    assert predict([rec], GateConfig(min_groundedness=0.6)) == ["handoff"]
+    # a draft dropped for an invented number stays dropped at any threshold
+    bad = RecordedCase("n", "handoff", GateSignals(top_score=0.7, groundedness=0.9, unsupported_numbers=("$5",),
+                                                    quote_score=0.5, model_answer_kept=False, cited=True), "", "")
+    assert replay_signals(bad, 0.0).model_answer_kept is False
+
+
+def test_replay_check_and_recording_config():
+    cfg = recording_config(BotConfig())
+    assert cfg.gate.min_groundedness == 0.0 and cfg.gate.min_retrieval_score == -1.0
+    assert BotConfig().gate.min_groundedness > 0  # the original is untouched
+    rec = synthetic(n_answer=3, n_oos=2, n_intent=1, n_clarify=1)
+    rec = [RecordedCase(r.id, r.expected, r.signals, d, "") for r, d in zip(rec, predict(rec, cfg.gate))]
+    assert replay_check(rec, cfg.gate) == []
+    wrong = [RecordedCase("z", "answer", rec[0].signals, "clarify", "")]
+    assert replay_check(wrong, cfg.gate) == ["z"]
+
+
+def test_folds_are_stratified_and_deterministic():
+    rec = synthetic()
+    a, b = folds_of(rec, 5), folds_of(list(reversed(rec)), 5)
+    assert a == list(reversed(b))  # by id, not by file order
+    for d in ("answer", "handoff", "clarify"):
+        counts = [sum(1 for r, f in zip(rec, a) if r.expected == d and f == k) for k in range(5)]
+        assert max(counts) - min(counts) <= 1
+
+
+def test_candidate_values_within_field_bounds():
+    rec = synthetic()
+    vals = candidate_values("min_mean_logprob", rec, GateConfig())
+    assert vals == sorted(vals) and max(vals) <= 0.0 and GateConfig().min_mean_logprob in vals
+    assert all(v < GateConfig().good_retrieval_score for v in candidate_values("min_retrieval_score", rec, GateConfig()))
+
+
+def test_errors_and_mapping_input(tmp_path):
+    with pytest.raises(InputError, match="at least one"):
+        calibrate([], GateConfig())
+    with pytest.raises(InputError, match="cannot search"):
+        fit(synthetic(), GateConfig(), searched=("ambiguity_margin",))
+    with pytest.raises(InputError, match="row 0"):
+        recorded_from_mapping([{"expected": "maybe"}])
+    rows = recorded_from_mapping([{"id": "x", "expected": "clarify", "signals": {
+        "top_score": 0.6, "ambiguous": True, "candidates": [
+            {"label": "Oak", "source": "o.pdf", "score": 0.6, "scope": {"p": "o"}},
+            {"label": "Pine", "source": "p.pdf", "score": 0.58, "scope": {"p": "p"}}]}}])
+    assert predict(rows, GateConfig()) == ["clarify"]
+
+
+def test_store_gate_keeps_other_settings(tmp_path):
+    cfg = BotConfig()
+    cfg.prompt.business_name = "Harborview"
+    cfg.save(tmp_path)
+    store_gate(tmp_path, GateConfig(min_retrieval_score=0.42))
+    back = BotConfig.load(tmp_path)
+    assert back.gate.min_retrieval_score == 0.42 and back.prompt.business_name == "Harborview"
