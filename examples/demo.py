@@ -39,7 +39,11 @@ SCRIPT = [
 
 
 def ingest(kb_dir: Path) -> None:
-    kb = KnowledgeBase.open(kb_dir, config=BotConfig.load(kb_dir), create=True)
+    config = BotConfig.load(kb_dir)
+    if not (kb_dir / "config.json").exists():  # each business keeps its own settings with its KB
+        config.prompt.business_name = "Harborview Property Management"
+        config.save(kb_dir)
+    kb = KnowledgeBase.open(kb_dir, config=config, create=True)
     for folder, scope in INGESTS:
         r = kb.ingest([folder], scope=scope, show_progress=True)
         where = f" (scope {scope})" if scope else ""

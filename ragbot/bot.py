@@ -16,22 +16,17 @@ import queue
 import threading
 import time
 import uuid
-from pathlib import Path
 from typing import Callable, Iterator, Mapping, Sequence
 
-from rapidfuzz import fuzz
 
 from . import prompts
 from .config import BotConfig
-from .conversation import HandoffHandler, JsonlHandoffHandler, SessionStore, history_window, summarize
+from .conversation import HandoffHandler, JsonlHandoffHandler, SessionStore, summarize
 from .errors import InputError
-from .gate import Candidate, GateSignals, decide
-from .grounding import groundedness
-from .intents import detect_intents
 from .kb import KnowledgeBase
-from .retrieval import Group, ambiguity, faq_match, group_for, group_of, named_groups, rewrite_query, select_quotes
+from .retrieval import Group, group_for
 from .store import check_scope
-from .types import Decision, HandoffTicket, Hit, Reply, Source, Turn
+from .types import Decision, HandoffTicket, Reply, Turn
 
 
 class Bot:

@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from .errors import InputError
-from .types import Decision, Reply, Turn
+from .types import Reply, Turn
 
 DECISIONS = ("answer", "clarify", "handoff")
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np

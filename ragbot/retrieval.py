@@ -185,10 +185,12 @@ def select_quotes(question: str, hits: Sequence[Hit], embedder, n: int = 2, max_
         for s in split_sentences(h.chunk.text, lines_are_units=h.chunk.doc_type in ("listing", "faq"))]
     if not cands:
         return []
-    qvec = embedder.embed_query(question)
+    ignored = {w for text in ignore_words for w in _tokens(text) if w not in _STOP}
+    # the document's own name would pull its title and letterhead lines to the top: leave it out
+    stripped = " ".join(w for w in re.findall(r"\S+", question) if not (set(_tokens(w)) and set(_tokens(w)) <= ignored))
+    qvec = embedder.embed_query(stripped or question)
     svecs = embedder.embed_documents([s for s, _ in cands])
     cos = svecs @ qvec
-    ignored = {w for text in ignore_words for w in _tokens(text)}
     qwords = {w for w in _tokens(question) if len(w) > 3 and w not in _GENERIC and w not in ignored}
     wants_number = bool(_QUANTITY.search(question))
     scores = []

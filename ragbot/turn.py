@@ -121,14 +121,17 @@ def run_turn(bot, sid: str, question: str, turns, state: dict, scope: dict, t0: 
     prompt = prompts.build_prompt(answer_q, [h.chunk for h in candidates], history, cfg.prompt,
                                   bot.generator.count_tokens)
     passages = [candidates[i] for i in prompt.passage_indices]  # passages[n-1] is cited as [n]
+    shown = {h.chunk.chunk_id for h in passages}
+    pool = passages + [h for h in hits if group_of(h).key == top_group and h.chunk.chunk_id not in shown][
+        : max(0, cfg.retrieval.k_quote_pool - len(passages))]  # quotes may come from a few more hits
     gen = bot.generator.generate(prompt.messages, max_tokens=cfg.generator.max_tokens,
                                  temperature=cfg.generator.temperature, on_token=on_token)
     timings.update(prefill=gen.prefill_ms, decode=gen.decode_ms, generate=gen.prefill_ms + gen.decode_ms)
     texts = [h.chunk.text for h in passages]
     g = groundedness(gen.text, texts, question=answer_q, known_names=(cfg.prompt.business_name,))
-    quotes = select_quotes(answer_q, passages, bot.kb.embedder, n=cfg.retrieval.quotes,
-                           ignore_words=[g.label for g in named] + [group_of(h).label for h in passages[:1]])
-    text, cited_hits, model_kept = compose_answer(gen.text, g, passages, quotes, cfg)
+    quotes = select_quotes(answer_q, pool, bot.kb.embedder, n=cfg.retrieval.quotes,
+                           ignore_words=[g.label for g in named] + [group_of(h).label for h in pool[:1]])
+    text, cited_hits, model_kept = compose_answer(gen.text, g, pool, quotes, cfg)
     signals = GateSignals(**base, mean_logprob=gen.mean_logprob, min_logprob=gen.min_logprob,
                           groundedness=g.score, unsupported_numbers=tuple(g.unsupported_numbers),
                           unsupported_names=tuple(g.unsupported_names),
@@ -155,6 +158,8 @@ def compose_answer(draft: str, g, passages: list[Hit], quotes, cfg) -> tuple[str
         lines.append(f"“{q.text}” [{q.hit + 1}]")
     text = "\n".join(lines)
     used = sorted({int(m) - 1 for m in _CITE.findall(text) if 0 < int(m) <= len(passages)})
+    renumber = {i + 1: n + 1 for n, i in enumerate(used)}  # so that [n] is Reply.sources[n-1]
+    text = _CITE.sub(lambda m: f"[{renumber[int(m.group(1))]}]" if int(m.group(1)) in renumber else "", text)
     return text, [passages[i] for i in used], keep
 
 

@@ -59,3 +59,31 @@ def corpus_kb(tmp_path_factory, corpus, real_embedder):
     report = kb.ingest([corpus / "leases", corpus / "bad_pdfs",
                         corpus / "listings" / "insideairbnb_columbus_oh_2018-07_listings.csv"])
     return kb, report
+
+
+@pytest.fixture(scope="session")
+def real_generator():
+    """The bundled SmolLM2-135M-Instruct Q4_1 through llama.cpp, loaded once per session."""
+    from ragbot.config import GeneratorConfig
+    from ragbot.generators import LlamaCppGenerator
+
+    gen = LlamaCppGenerator(GeneratorConfig())
+    gen.warm_up()
+    return gen
+
+
+@pytest.fixture(scope="session")
+def knowledge_kb_dir(tmp_path_factory, real_embedder):
+    """A KB of the bundled knowledge/ (three ingest calls, as the demo does), built once."""
+    from ragbot.config import BotConfig
+    from ragbot.kb import KnowledgeBase
+
+    root = tmp_path_factory.mktemp("knowledge") / "kb"
+    config = BotConfig()
+    config.prompt.business_name = "Harborview Property Management"
+    config.save(root)
+    kb = KnowledgeBase.open(root, config=config, embedder=real_embedder, create=True)
+    kb.ingest([KNOWLEDGE / "common"])
+    kb.ingest([KNOWLEDGE / "properties" / "oak-street"], scope={"property": "oak-street"})
+    kb.ingest([KNOWLEDGE / "properties" / "pine-avenue"], scope={"property": "pine-avenue"})
+    return root
