@@ -166,9 +166,10 @@ def split_sentences(text: str, lines_are_units: bool = False) -> list[str]:
     out = []
     parts = text.splitlines() if lines_are_units else [text]
     segments = [seg for part in parts for seg in _SENT.split(part)]
+    min_len = 12 if lines_are_units else 25  # a bare heading ("Security Deposit.") supports nothing
     for s in segments:
         s = " ".join(s.split())
-        if len(s) >= 12:
+        if len(s) >= min_len:
             out.extend(s[i:i + 400] for i in range(0, len(s), 400))
     return out
 
