@@ -159,6 +159,16 @@ class Quote:
     score: float
 
 
+def strip_names(text: str, names: Sequence[str]) -> str:
+    """`text` without the words of `names` (a named property or document), for scoring passages
+    once the search is already narrowed to it: "late fee at Oak Street Apartments" -> "late fee
+    at Apartments"... the name no longer pulls listings titled with it above the late-fee clause.
+    Returns `text` unchanged when nothing would be left."""
+    drop = {w for name in names for w in _tokens(name) if w not in _STOP}
+    kept = [w for w in re.findall(r"\S+", text) if not (set(_tokens(w)) and set(_tokens(w)) <= drop)]
+    return " ".join(kept) or text
+
+
 def split_sentences(text: str, lines_are_units: bool = False) -> list[str]:
     """Sentences of a passage, each at most 400 characters. PDF text keeps its line wraps, so
     single newlines are joined; with `lines_are_units` (listings, FAQ pairs: one field a line)
@@ -188,8 +198,7 @@ def select_quotes(question: str, hits: Sequence[Hit], embedder, n: int = 2, max_
         return []
     ignored = {w for text in ignore_words for w in _tokens(text) if w not in _STOP}
     # the document's own name would pull its title and letterhead lines to the top: leave it out
-    stripped = " ".join(w for w in re.findall(r"\S+", question) if not (set(_tokens(w)) and set(_tokens(w)) <= ignored))
-    qvec = embedder.embed_query(stripped or question)
+    qvec = embedder.embed_query(strip_names(question, ignore_words))
     svecs = embedder.embed_documents([s for s, _ in cands])
     cos = svecs @ qvec
     qwords = {w for w in _tokens(question) if len(w) > 3 and w not in _GENERIC and w not in ignored}

@@ -18,7 +18,8 @@ from . import prompts
 from .gate import Candidate, GateSignals, decide
 from .grounding import groundedness
 from .intents import detect_intents
-from .retrieval import ambiguity, facts_differ, faq_match, group_of, named_groups, rewrite_query, select_quotes
+from .retrieval import (ambiguity, facts_differ, faq_match, group_of, named_groups, rewrite_query, select_quotes,
+                        strip_names)
 from .types import Decision, Hit, Reply, Source
 
 _CITE = re.compile(r"\[(\d+)\]")
@@ -81,12 +82,13 @@ def run_turn(bot, sid: str, question: str, turns, state: dict, scope: dict, t0: 
         named = named_groups(context, bot.catalog())
         named_scopes = [g.scope for g in named if g.scope]
         named_sources = [g.source for g in named if g.source]
+        narrowed_query = strip_names(query, [g.label for g in named])
         if len(named_scopes) == 1:  # a named property wins over documents named after it
             scope = dict(named_scopes[0])
-            hits = bot.kb.search(query, k=k, scope=scope, include_unscoped=True)
+            hits = bot.kb.search(narrowed_query, k=k, scope=scope, include_unscoped=True)
         elif named_sources and not named_scopes:
             sources = named_sources
-            hits = bot.kb.search(query, k=k, include_unscoped=True, sources=sources)
+            hits = bot.kb.search(narrowed_query, k=k, include_unscoped=True, sources=sources)
         else:
             named = []
     timings["retrieve"] = _ms(t)
@@ -117,12 +119,15 @@ def run_turn(bot, sid: str, question: str, turns, state: dict, scope: dict, t0: 
         return _reply(bot, sid, res, f"{answer} [1]", [faq], scope, timings, t0)
 
     top_group = group_of(hits[0]).key
-    candidates = [h for h in hits if group_of(h).key == top_group or not h.chunk.scope][: cfg.retrieval.k_prompt]
+    if scope or sources:  # already narrowed: every hit is in scope (or company-wide)
+        candidates = hits[: cfg.retrieval.k_prompt]
+    else:
+        candidates = [h for h in hits if group_of(h).key == top_group or not h.chunk.scope][: cfg.retrieval.k_prompt]
     prompt = prompts.build_prompt(answer_q, [h.chunk for h in candidates], history, cfg.prompt,
                                   bot.generator.count_tokens)
     passages = [candidates[i] for i in prompt.passage_indices]  # passages[n-1] is cited as [n]
     shown = {h.chunk.chunk_id for h in passages}
-    pool = passages + [h for h in hits if group_of(h).key == top_group and h.chunk.chunk_id not in shown][
+    pool = passages + [h for h in hits if h.chunk.chunk_id not in shown and (scope or sources or group_of(h).key == top_group)][
         : max(0, cfg.retrieval.k_quote_pool - len(passages))]  # quotes may come from a few more hits
     gen = bot.generator.generate(prompt.messages, max_tokens=cfg.generator.max_tokens,
                                  temperature=cfg.generator.temperature, on_token=on_token)
