@@ -60,14 +60,18 @@ def converse(kb_dir: Path) -> None:
     print(f"\n--- conversation (session {session}) ---")
     for message in SCRIPT:
         print(f"\ncustomer: {message}")
-        print("bot:      ", end="", flush=True)
-        reply = None
+        reply, drafted = None, False
         for piece in bot.stream(message, session=session):
-            if isinstance(piece, str):
+            if isinstance(piece, str):  # the model's draft, streamed as it is generated
+                if not drafted:
+                    print("  model draft: ", end="", flush=True)
+                    drafted = True
                 print(piece, end="", flush=True)
             else:
                 reply = piece
-        print("\n" + textwrap.indent(reply.text, "  > "))
+        if drafted:
+            print()
+        print("bot:\n" + textwrap.indent(reply.text, "  > "))
         srcs = ", ".join(f"{s.source}" + (f" p.{s.page}" if s.page else "") for s in reply.sources) or "-"
         t = reply.timings_ms
         print(f"  [{reply.decision.value.upper()} confidence {reply.confidence:.2f}] {reply.reason}")

@@ -180,7 +180,8 @@ class RetrievalConfig(_Model):
     k_prompt: int = Field(3, ge=1, description="passages given to the model")
     quotes: int = Field(2, ge=0, description="supporting sentences quoted in an answer (quote-first)")
     k_quote_pool: int = Field(5, ge=1, description="hits of the answering document searched for quotes")
-    faq_min_score: float = Field(0.80, ge=-1.0, le=1.0, description="FAQ fast path: cosine of the top FAQ hit")
+    faq_min_score: float = Field(0.80, ge=-1.0, le=1.0,
+                                 description="FAQ fast path: cosine of the user's and the FAQ's questions")
     faq_min_ratio: float = Field(70.0, ge=0.0, le=100.0,
                                  description="FAQ fast path: rapidfuzz token_set_ratio of the questions")
 

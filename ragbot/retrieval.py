@@ -138,16 +138,28 @@ def facts_differ(texts: Sequence[str]) -> bool:
     return any(fuzz.token_set_ratio(texts[0].lower(), t.lower()) < 85 for t in texts[1:])
 
 
-def faq_match(question: str, hits: Sequence[Hit], min_score: float, min_ratio: float) -> Hit | None:
-    """The top hit when it is an FAQ pair whose stored question matches the user's: cosine >=
-    min_score and rapidfuzz token_set_ratio >= min_ratio (0..100)."""
-    if not hits or hits[0].chunk.doc_type != "faq":
+def faq_question(hit: Hit) -> str:
+    c = hit.chunk
+    return str(c.metadata.get("question") or c.text.split("\n")[0].removeprefix("Q: "))
+
+
+def faq_match(question: str, hits: Sequence[Hit], embedder, min_score: float, min_ratio: float,
+              top_n: int = 3) -> Hit | None:
+    """The best FAQ pair among the first `top_n` hits whose stored *question* matches the
+    user's: cosine of the two questions' embeddings >= min_score and rapidfuzz token_set_ratio
+    >= min_ratio (0..100). Comparing questions, not the whole pair, keeps a long answer from
+    diluting the match."""
+    faqs = [h for h in hits[:top_n] if h.chunk.doc_type == "faq"]
+    if not faqs:
         return None
-    top = hits[0]
-    q = str(top.chunk.metadata.get("question") or top.chunk.text.split("\n")[0].removeprefix("Q: "))
-    if top.score >= min_score and fuzz.token_set_ratio(question.lower(), q.lower()) >= min_ratio:
-        return top
-    return None
+    qs = [faq_question(h) for h in faqs]
+    sims = embedder.embed_documents(qs) @ embedder.embed_query(question)
+    best = None
+    for h, q, sim in zip(faqs, qs, sims):
+        if sim >= min_score and fuzz.token_set_ratio(question.lower(), q.lower()) >= min_ratio:
+            if best is None or sim > best[0]:
+                best = (float(sim), h)
+    return None if best is None else best[1]
 
 
 @dataclass(frozen=True)
@@ -191,9 +203,10 @@ def select_quotes(question: str, hits: Sequence[Hit], embedder, n: int = 2, max_
     ("how much/long/many"), a bonus for sentences with numbers. `ignore_words` (e.g. the name of
     the document the question names) earn no overlap bonus, so a title line does not win just
     by repeating the name. At most n quotes, max_chars in all."""
-    cands: list[tuple[str, int]] = [
-        (s, i) for i, h in enumerate(hits)
-        for s in split_sentences(h.chunk.text, lines_are_units=h.chunk.doc_type in ("listing", "faq"))]
+    cands: list[tuple[str, int]] = list({
+        s: (s, i) for i, h in reversed(list(enumerate(hits)))  # identical sentences: keep the best hit's
+        for s in split_sentences(h.chunk.text, lines_are_units=h.chunk.doc_type in ("listing", "faq"))
+        if not s.startswith("Q: ")}.values())
     if not cands:
         return []
     ignored = {w for text in ignore_words for w in _tokens(text) if w not in _STOP}

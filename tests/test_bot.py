@@ -48,7 +48,7 @@ def _config():
     cfg.gate.min_quote_score = 0.0
     cfg.gate.good_retrieval_score = 0.5
     cfg.gate.ambiguity_margin = 0.2
-    cfg.retrieval.faq_min_score = 0.4
+    cfg.retrieval.faq_min_score = 0.8
     return cfg
 
 

@@ -69,11 +69,14 @@ def test_facts_differ():
 
 
 def test_faq_match_needs_both_similarity_and_wording():
-    hit = _hit("Q: What are your office hours?\nA: 9 to 5.", "faq.csv", 0.9, "faq",
+    emb = HashingEmbedder(256)
+    hit = _hit("Q: What are your office hours?\nA: 9 to 5.", "faq.csv", 0.5, "faq",
                metadata={"question": "What are your office hours?", "answer": "9 to 5."})
-    assert faq_match("what are your office hours", [hit], 0.8, 70) is hit
-    assert faq_match("Do you allow pets in the office?", [hit], 0.8, 70) is None
-    assert faq_match("what are your office hours", [_hit("x", "a.pdf", 0.95)], 0.8, 70) is None
+    other = _hit("Lease text.", "a.pdf", 0.6)
+    assert faq_match("what are your office hours", [other, hit], emb, 0.8, 70) is hit
+    assert faq_match("Do you allow pets in the office?", [hit], emb, 0.8, 70) is None
+    assert faq_match("what are your office hours", [_hit("x", "a.pdf", 0.95)], emb, 0.8, 70) is None
+    assert faq_match("what are your office hours", [other, other, other, hit], emb, 0.8, 70) is None
 
 
 def test_select_quotes_prefers_the_sentence_with_the_fact():
