@@ -144,21 +144,33 @@ def faq_question(hit: Hit) -> str:
 
 
 def faq_match(question: str, hits: Sequence[Hit], embedder, min_score: float, min_ratio: float,
-              top_n: int = 3) -> Hit | None:
+              top_n: int = 3, scoped: bool = False) -> Hit | None:
     """The best FAQ pair among the first `top_n` hits whose stored *question* matches the
     user's: cosine of the two questions' embeddings >= min_score and rapidfuzz token_set_ratio
     >= min_ratio (0..100). Comparing questions, not the whole pair, keeps a long answer from
-    diluting the match."""
+    diluting the match. A scoped FAQ ("... at Pine Avenue Lofts?") is compared with its scope's
+    name left out of both questions. With `scoped` (the turn is narrowed to a property), a
+    matching FAQ of that scope wins over a company-wide one, whose answer is usually "it depends
+    on your property"."""
     faqs = [h for h in hits[:top_n] if h.chunk.doc_type == "faq"]
     if not faqs:
         return None
-    qs = [faq_question(h) for h in faqs]
-    sims = embedder.embed_documents(qs) @ embedder.embed_query(question)
+    pairs = []
+    for h in faqs:
+        q = faq_question(h)
+        if h.chunk.scope:
+            names = [group_of(h).label]
+            pairs.append((strip_names(question, names), strip_names(q, names)))
+        else:
+            pairs.append((question, q))
+    vecs = embedder.embed_documents([x for pair in pairs for x in pair])
     best = None
-    for h, q, sim in zip(faqs, qs, sims):
-        if sim >= min_score and fuzz.token_set_ratio(question.lower(), q.lower()) >= min_ratio:
-            if best is None or sim > best[0]:
-                best = (float(sim), h)
+    for i, (h, (user_q, faq_q)) in enumerate(zip(faqs, pairs)):
+        sim = float(vecs[2 * i] @ vecs[2 * i + 1])
+        if sim >= min_score and fuzz.token_set_ratio(user_q.lower(), faq_q.lower()) >= min_ratio:
+            rank = (bool(scoped and h.chunk.scope), sim)
+            if best is None or rank > best[0]:
+                best = (rank, h)
     return None if best is None else best[1]
 
 

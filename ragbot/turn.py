@@ -112,7 +112,9 @@ def run_turn(bot, sid: str, question: str, turns, state: dict, scope: dict, t0: 
         return _reply(bot, sid, res, res.clarify_question or prompts.decline_message(), [h for _, h in cands],
                       scope, timings, t0)
 
-    faq = faq_match(answer_q, hits, bot.kb.embedder, cfg.retrieval.faq_min_score, cfg.retrieval.faq_min_ratio)
+    r = cfg.retrieval
+    faq = faq_match(answer_q, hits, bot.kb.embedder, r.faq_min_score, r.faq_min_ratio,
+                    scoped=bool(scope)) if r.faq_fast_path else None
     if faq is not None:
         res = decide(GateSignals(**base, faq_match=True, groundedness=1.0, cited=True), cfg.gate)
         answer = str(faq.chunk.metadata.get("answer") or faq.chunk.text)

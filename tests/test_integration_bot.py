@@ -47,7 +47,18 @@ def test_handoffs_and_faq(bot):
     assert r.decision is Decision.ANSWER and r.sources[0].doc_type == "faq"
 
 
-def test_generation_signals_are_real(bot):
+def test_faq_fast_path_prefers_the_scoped_faq(bot):
+    r = bot.ask("What are the quiet hours?", scope={"property": "pine-avenue"})
+    assert r.rule == "faq" and r.sources[0].doc_type == "faq", r.reason
+    assert "pine" in r.sources[0].source and "11" in r.text, r.text
+
+
+def test_generation_signals_are_real(knowledge_kb_dir, real_embedder, real_generator):
+    from ragbot.config import BotConfig
+
+    config = BotConfig.load(knowledge_kb_dir)
+    config.retrieval.faq_fast_path = False  # the model must write this answer
+    bot = Bot.open(knowledge_kb_dir, config=config, embedder=real_embedder, generator=real_generator, handlers=[])
     r = bot.ask("What are the quiet hours?", scope={"property": "pine-avenue"})
     assert r.decision is Decision.ANSWER, r.reason
     s = r.signals
