@@ -226,12 +226,16 @@ def calibrate(file: str = typer.Argument(..., help="labelled eval JSONL (DESIGN.
               min_handoff_recall: float = typer.Option(0.9, "--min-handoff-recall", min=0.0, max=1.0,
                                                        help="floor on the share of expected handoffs handed off"),
               save: bool = typer.Option(True, "--save/--no-save", help="store the fitted thresholds in the KB's config.json"),
+              force: bool = typer.Option(False, "--force", help="save even when cross-validation says the fit is worse"),
               json_out: bool = JSON_OPT):
-    """Fit the gate thresholds on a labelled set (each case runs once, then the gate is replayed)."""
+    """Fit the gate thresholds on a labelled set (each case runs once, then the gate is replayed).
+    The fit is stored only when its mean held-out accuracy is not below the current thresholds'
+    (or with --force)."""
     import tempfile
 
     from .bot import Bot
-    from .calibration import calibrate as fit_gate, record_cases, recording_config, replay_check, store_gate
+    from .calibration import calibrate as fit_gate
+    from .calibration import record_cases, recording_config, replay_check, store_gate
     from .config import CONFIG_FILE, BotConfig
     from .conversation import SessionStore
     from .evaluation import load_cases
@@ -255,11 +259,17 @@ def calibrate(file: str = typer.Argument(..., help="labelled eval JSONL (DESIGN.
             bot.kb.close()
     mismatch = replay_check(recorded, rec_config.gate)
     report = fit_gate(recorded, config.gate, folds=folds, min_handoff_recall=min_handoff_recall)
-    saved = None
-    if save:
+    saved, why_not = None, None
+    worse = report.folds and report.cv_accuracy_after < report.cv_accuracy_before - 1e-9
+    if not save:
+        why_not = "--no-save"
+    elif worse and not force:
+        why_not = (f"held-out accuracy of the fit ({report.cv_accuracy_after:.3f}) is below the current thresholds' "
+                   f"({report.cv_accuracy_before:.3f}): the set is too small or unrepresentative; add cases, or --force")
+    else:
         store_gate(kb, report.after)
         saved = os.path.join(kb, CONFIG_FILE)
-    out = {**report.to_dict(), "replay_mismatches": mismatch, "saved": saved}
+    out = {**report.to_dict(), "replay_mismatches": mismatch, "saved": saved, "not_saved_reason": why_not}
     if json_out:
         _emit(out)
         return
@@ -279,10 +289,13 @@ def calibrate(file: str = typer.Argument(..., help="labelled eval JSONL (DESIGN.
                f"handoff recall {fmt(report.all_before.handoff_recall)} -> {fmt(report.all_after.handoff_recall)}")
     if mismatch:
         typer.echo(f"warning: replay differs from the recorded decision for {mismatch}", err=True)
-    typer.echo(f"saved to {saved}" if saved else "not saved (--no-save)")
+    typer.echo(f"saved to {saved}" if saved else f"not saved: {why_not}")
 
 
 from .data.cli import data_app  # noqa: E402  (no heavy imports at module level)
+from .finetune.cli import finetune_cmd  # noqa: E402
+
+app.command("finetune")(finetune_cmd)
 
 app.add_typer(data_app, name="data", help="prepare conversation logs for fine-tuning")
 

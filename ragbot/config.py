@@ -55,7 +55,11 @@ class IndexConfig(_Model):
 
     use_gpu: Optional[bool] = None
     kind: str = Field("auto", description="'flat', 'hnsw' or 'auto' (flat below hnsw_min_vectors)")
-    hnsw_min_vectors: int = Field(200_000, ge=1)
+    hnsw_min_vectors: int = Field(
+        1_000_000, ge=1,
+        description="'auto' picks HNSW from this many vectors. From benchmarks/results/index.md (2 cores): flat "
+                    "search costs ~64 ms p50 per million vectors, small next to a turn's seconds of prefill, while "
+                    "HNSW must be rebuilt on every changed file (~150 s at 1M) and scoped search over it is slower")
     hnsw_m: int = Field(32, ge=4)
     hnsw_ef_search: int = Field(128, ge=8)
 
@@ -180,6 +184,7 @@ class RetrievalConfig(_Model):
     k_prompt: int = Field(3, ge=1, description="passages given to the model")
     quotes: int = Field(2, ge=0, description="supporting sentences quoted in an answer (quote-first)")
     k_quote_pool: int = Field(5, ge=1, description="hits of the answering document searched for quotes")
+    faq_fast_path: bool = Field(True, description="reply with a matching FAQ answer verbatim, without the model")
     faq_min_score: float = Field(0.80, ge=-1.0, le=1.0,
                                  description="FAQ fast path: cosine of the user's and the FAQ's questions")
     faq_min_ratio: float = Field(70.0, ge=0.0, le=100.0,

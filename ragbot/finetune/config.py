@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
@@ -22,7 +20,7 @@ class FinetuneConfig(BaseModel):
     weight_decay: float = Field(0.0, ge=0)
     warmup_ratio: float = Field(0.05, ge=0, lt=1, description="share of steps with linear warm-up, then linear decay to 0")
     epochs: float = Field(1.0, gt=0, description="passes over the training examples (fractions allowed)")
-    max_steps: Optional[int] = Field(None, ge=1, description="stop after this many optimizer steps (overrides epochs)")
+    max_steps: int | None = Field(None, ge=1, description="stop after this many optimizer steps (overrides epochs)")
     batch_size: int = Field(4, ge=1, description="examples per forward pass (padded to the longest)")
     grad_accum: int = Field(1, ge=1, description="forward passes per optimizer step")
     max_grad_norm: float = Field(1.0, gt=0)
@@ -34,17 +32,20 @@ class FinetuneConfig(BaseModel):
     max_seq_len: int = Field(768, ge=32, description="longer examples are cut at the end when at least "
                              "16 answer tokens remain, else skipped (a grounded prompt is 400-700 tokens)")
     eval_every: int = Field(50, ge=1, description="steps between validation-loss evaluations")
-    early_stopping_patience: Optional[int] = Field(
+    early_stopping_patience: int | None = Field(
         3, ge=1, description="stop after this many evaluations without a lower validation loss; None = never")
     seed: int = 13
-    max_train_examples: Optional[int] = Field(None, ge=1, description="cap on training examples (seeded sample)")
-    max_eval_examples: Optional[int] = Field(200, ge=1, description="cap per evaluation set (seeded sample)")
+    max_train_examples: int | None = Field(None, ge=1, description="cap on training examples (seeded sample)")
+    max_eval_examples: int | None = Field(200, ge=1, description="cap per evaluation set (seeded sample)")
     grounded_share: float = Field(0.5, ge=0, le=1, description="with max_train_examples, at most this share "
                                   "of the cap goes to grounded examples; plain examples fill the rest")
     grounded_eval_fraction: float = Field(0.1, ge=0, lt=1, description="share of the grounded examples held "
                                           "out as the 'grounded' evaluation set")
+    bf16: bool = Field(False, description="autocast the training forward/backward to bfloat16 (about 1.8x faster "
+                       "on CPUs with AVX512-BF16, measured here; CUDA too); weights, LoRA parameters and every "
+                       "evaluation stay float32")
     device: str = Field("auto", description="'auto' (CUDA when torch sees one, else CPU), 'cpu', 'cuda', 'cuda:N'")
-    threads: Optional[int] = Field(None, ge=1, description="torch CPU threads; None keeps torch's default")
+    threads: int | None = Field(None, ge=1, description="torch CPU threads; None keeps torch's default")
 
     @field_validator("target_modules")
     @classmethod

@@ -27,8 +27,8 @@ from __future__ import annotations
 import json
 import random
 import re
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 from .. import prompts
 from ..config import PromptConfig
@@ -60,7 +60,7 @@ def faq_pair(chunk) -> tuple[str, str] | None:
     meta = chunk.metadata or {}
     q, a = meta.get("question"), meta.get("answer")
     if not (q and a):
-        m = re.match(r"\s*Q:\s*(.+?)\n\s*A:\s*(.+)\s*$", chunk.text, re.S)
+        m = re.match(r"\s*Q:\s*(.+?)\n\s*A:\s*(.+)\s*$", chunk.text, re.DOTALL)
         if not m:
             return None
         q, a = m.group(1), m.group(2)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
 
 from ..errors import ConfigError, InputError, ModelNotFoundError, missing_dependency
 
@@ -67,9 +67,15 @@ def load_base(base_gguf: str | os.PathLike | None = None, device: str = "cpu", s
     if not show_progress:
         transformers.utils.logging.disable_progress_bar()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import contextlib
+    import io
+
+    # transformers' GGUF loader shows its own tqdm bar on stderr; keep it off unless asked for
+    quiet = contextlib.nullcontext() if show_progress else contextlib.redirect_stderr(io.StringIO())
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
-        model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=torch.float32)
+        with quiet:
+            tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+            model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=torch.float32)
     except (ValueError, NotImplementedError, KeyError, OSError) as e:
         raise ConfigError(f"transformers could not load {path} as a causal LM: {e}") from e
     if tokenizer.pad_token_id is None:
@@ -190,6 +196,6 @@ def evaluate_nll(model, examples: Sequence[Encoded], batch_size: int, pad_id: in
 
 def perplexity(mean_nll: float) -> float:
     """exp(mean NLL per token); nan stays nan, overflow gives inf."""
-    if mean_nll != mean_nll:
+    if math.isnan(mean_nll):
         return float("nan")
     return math.exp(mean_nll) if mean_nll < 700 else float("inf")

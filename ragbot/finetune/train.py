@@ -20,9 +20,10 @@ import math
 import os
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..errors import InputError, missing_dependency
 from .config import FinetuneConfig
@@ -64,11 +65,17 @@ class FinetuneReport:
         return {"adapter_gguf": self.adapter_gguf, "peft_dir": self.peft_dir, "base_gguf": self.base_gguf,
                 "device": self.device, "config": self.config, "counts": dict(self.counts),
                 "trainable_params": self.trainable_params,
-                "perplexity": {k: {kk: (round(v, 4) if isinstance(v, float) else v) for kk, v in d.items()}
+                "perplexity": {k: {kk: (_finite(round(v, 4)) if isinstance(v, float) else v) for kk, v in d.items()}
                                for k, d in self.perplexity.items()},
                 "steps": self.steps, "best_step": self.best_step, "stopped_early": self.stopped_early,
-                "history": self.history, "seconds": {k: round(v, 2) for k, v in self.seconds.items()},
+                "history": [{k: _finite(v) for k, v in h.items()} for h in self.history],
+                "seconds": {k: round(v, 2) for k, v in self.seconds.items()},
                 "export": dict(self.export)}
+
+
+def _finite(v):
+    """NaN / inf -> None, so the report is strict JSON."""
+    return v if not isinstance(v, float) or math.isfinite(v) else None
 
 
 def read_jsonl(path: str | os.PathLike) -> list[dict]:
@@ -123,8 +130,19 @@ def finetune(data_dir: str | os.PathLike, out_path: str | os.PathLike, config: F
     Raises InputError (missing/malformed data files, no usable training example),
     MissingDependencyError (torch/transformers/peft/gguf), ModelNotFoundError, ConfigError.
     """
-    t_start = time.perf_counter()
     config = config or FinetuneConfig()
+    torch = import_torch()
+    threads = torch.get_num_threads()
+    try:
+        if config.threads:
+            torch.set_num_threads(config.threads)
+        return _finetune(data_dir, out_path, config, base_gguf, grounded, show_progress)
+    finally:
+        torch.set_num_threads(threads)  # config.threads applies to this call only
+
+
+def _finetune(data_dir, out_path, config: FinetuneConfig, base_gguf, grounded, show_progress: bool) -> FinetuneReport:
+    t_start = time.perf_counter()
     torch = import_torch()
     try:
         from peft import LoraConfig, get_peft_model
@@ -140,15 +158,13 @@ def finetune(data_dir: str | os.PathLike, out_path: str | os.PathLike, config: F
     base_path = resolve_gguf(base_gguf)
     rng = random.Random(config.seed)
     torch.manual_seed(config.seed)
-    if config.threads:
-        torch.set_num_threads(config.threads)
     seconds: dict[str, float] = {}
 
     raw = {s: read_jsonl(data_dir / f"{s}.jsonl") for s in SPLITS}
     g_items = read_jsonl(grounded) if isinstance(grounded, (str, os.PathLike)) else list(grounded or [])
     g_items = list(g_items)
     rng.shuffle(g_items)
-    n_g_eval = int(round(len(g_items) * config.grounded_eval_fraction)) if len(g_items) > 1 else 0
+    n_g_eval = round(len(g_items) * config.grounded_eval_fraction) if len(g_items) > 1 else 0
     g_eval, g_train = g_items[:n_g_eval], g_items[n_g_eval:]
     if config.max_train_examples is not None:
         g_train = _sample(g_train, int(config.max_train_examples * config.grounded_share), rng)
@@ -187,20 +203,20 @@ def finetune(data_dir: str | os.PathLike, out_path: str | os.PathLike, config: F
     ppl: dict[str, dict[str, float]] = {}
     eval_bs = max(1, config.batch_size)
 
-    def run_eval(name: str, tag: str) -> float:
+    def run_eval(name: str, tag: str) -> tuple[float, int]:
         nll, n = evaluate_nll(model, evals[name], eval_bs, pad_id, device, show_progress, desc=f"{tag} {name}")
         ppl.setdefault(name, {"examples": len(evals[name]), "tokens": n})[tag] = perplexity(nll)
-        return nll
+        return nll, n
 
     def val_loss() -> float:  # token-weighted over validation (+ grounded held-out)
         sets = [evals[k] for k in ("validation", "grounded") if k in evals]
-        nll, n = evaluate_nll(model, [e for s in sets for e in s], eval_bs, pad_id, device, show_progress, desc="val")
-        return nll
+        return evaluate_nll(model, [e for s in sets for e in s], eval_bs, pad_id, device, show_progress, desc="val")[0]
 
     t = time.perf_counter()
-    for name in evals:
-        run_eval(name, "before")
+    before = {name: run_eval(name, "before") for name in evals}
     seconds["eval_before"] = time.perf_counter() - t
+    val_sets = [before[k] for k in ("validation", "grounded") if k in before and before[k][1]]
+    start_loss = (sum(nll * n for nll, n in val_sets) / sum(n for _, n in val_sets)) if val_sets else float("inf")
 
     steps_per_epoch = math.ceil(len(train) / (config.batch_size * config.grad_accum))
     total_steps = config.max_steps or max(1, math.ceil(steps_per_epoch * config.epochs))
@@ -208,7 +224,7 @@ def finetune(data_dir: str | os.PathLike, out_path: str | os.PathLike, config: F
     opt = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: (s + 1) / (warmup + 1) if s < warmup else max(0.0, (total_steps - s) / max(1, total_steps - warmup)))
-    best = {"loss": val_loss() if _has_val(evals) else float("inf"), "step": 0, "state": None}
+    best = {"loss": start_loss, "step": 0, "state": None}
     history: list[dict[str, float]] = [{"step": 0, "train_loss": float("nan"), "val_loss": best["loss"]}]
     bad_evals, step, stopped = 0, 0, False
 
@@ -222,15 +238,16 @@ def finetune(data_dir: str | os.PathLike, out_path: str | os.PathLike, config: F
         parts = [next(micro) for _ in range(config.grad_accum)]
         n_tok = sum(int(tg[:, 1:].sum()) for _, _, tg in parts)
         for ids, att, tg in parts:
-            nll, n = batch_nll(model, ids.to(device), att.to(device), tg.to(device))
+            with torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=config.bf16):
+                nll, n = batch_nll(model, ids.to(device), att.to(device), tg.to(device))
             (nll / max(1, n_tok)).backward()
-            run_loss, run_tokens = run_loss + float(nll), run_tokens + n
+            run_loss, run_tokens = run_loss + float(nll.detach()), run_tokens + n
         torch.nn.utils.clip_grad_norm_(trainable, config.max_grad_norm)
         opt.step()
         sched.step()
         step += 1
+        bar.set_postfix(loss=f"{run_loss / max(1, run_tokens):.3f}", refresh=False)
         bar.update(1)
-        bar.set_postfix(loss=f"{run_loss / max(1, run_tokens):.3f}")
         if step % config.eval_every == 0 or step == total_steps:
             entry = {"step": step, "train_loss": run_loss / max(1, run_tokens), "val_loss": float("nan")}
             run_loss, run_tokens = 0.0, 0
@@ -261,7 +278,7 @@ def finetune(data_dir: str | os.PathLike, out_path: str | os.PathLike, config: F
     from .export import export_lora_gguf
 
     peft_dir = out_path.with_name(out_path.stem + "_peft")
-    model.save_pretrained(str(peft_dir), safe_serialization=True)
+    model.save_pretrained(str(peft_dir), safe_serialization=True, save_embedding_layers=False)
     exported = export_lora_gguf(peft_dir, out_path, base_path)
     seconds["export"] = time.perf_counter() - t
     seconds["total"] = time.perf_counter() - t_start
