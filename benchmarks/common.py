@@ -56,3 +56,40 @@ def write_result(name: str, markdown: str, data: dict) -> Path:
     path = RESULTS / f"{name}.md"
     path.write_text(markdown, encoding="utf-8")
     return path
+
+
+CACHE = REPO / "benchmarks" / ".cache"  # gitignored: KBs and stores reused between runs
+
+
+def corpus_kb_dir(embedder=None) -> Path:
+    """A ragbot KB of the leases + Columbus listings under benchmarks/.cache/kb-corpus, built on
+    first use and brought up to date incrementally (seconds when nothing changed)."""
+    from ragbot.kb import KnowledgeBase
+
+    path = CACHE / "kb-corpus"
+    kb = KnowledgeBase.open(path, create=True, embedder=embedder)
+    kb.ingest([LEASES, COLUMBUS], show_progress=False)
+    kb.close()
+    return path
+
+
+def save_figure(fig, name: str) -> Path:
+    """Write a matplotlib figure to benchmarks/results/<name>.png and close it."""
+    import matplotlib.pyplot as plt
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.png"
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def pyplot():
+    """matplotlib.pyplot with the Agg backend and readable font sizes."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"font.size": 11, "axes.titlesize": 12, "axes.labelsize": 11, "legend.fontsize": 10})
+    return plt

@@ -8,8 +8,9 @@
   confidence.png      histogram of Reply.confidence (the gate's confidence in the decision it
                       returned, 0..1), correct and incorrect decisions stacked
   risk_coverage.png   selective-answering curve, see below
-  latency.png         per-case stacked latency by stage (retrieve, prefill, decode, other) and
-                      a box plot per stage with p50 / p95 in the legend, in seconds
+  latency.png         per-case stacked latency by stage (retrieve, prefill, decode, other; the
+                      axis is cut at 2 x p95 and longer bars are labelled) and a box plot per
+                      stage (log axis) with p50 / p95 under each box, in seconds
 
 Risk-coverage: only the cases the bot ANSWERED take part. Each has an answer score: recomputed
 with `gate.answer_score(signals, gate_config)` when a gate config and the recorded signals are
@@ -197,17 +198,23 @@ def plot_latency(plt, cases, path: Path) -> Path:
         a1.set_xlabel("cases, sorted by total latency")
     a1.set_ylabel("latency (s)")
     p50, p95 = np.percentile(t["total"], [50, 95])
+    # one stalled turn must not flatten the others: cap the axis at 2 x p95, label the cut bars
+    top = max(0.1, float(t["total"].max()))
+    cap = min(top, max(2.0 * p95, 0.1)) * 1.1
+    a1.set_ylim(0, cap)
+    for xi, total in zip(x, t["total"][order]):
+        if total > cap:
+            a1.annotate(f"{total:.1f} s ↑", (xi, cap), xytext=(0, -12), textcoords="offset points", ha="center",
+                        fontsize=8, color="#C44E52")
     a1.set_title(f"Per-case latency by stage (total p50 {p50:.2f} s, p95 {p95:.2f} s)")
     a1.legend(loc="upper left")
-    data = [t[s] for s in parts]
-    a2.boxplot(data, tick_labels=list(parts), showfliers=True)
-    for i, s in enumerate(parts, 1):
-        q50, q95 = np.percentile(t[s], [50, 95])
-        a2.annotate(f"p50 {q50:.2f}\np95 {q95:.2f}", (i, q95), textcoords="offset points", xytext=(0, 8),
-                    ha="center", fontsize=8)
-    a2.set_ylabel("latency (s)")
-    a2.set_title("Stage latency over cases")
-    a2.set_ylim(0, max(0.1, float(max(np.max(d) for d in data)) * 1.3))
+    data = [np.maximum(t[s], 1e-4) for s in parts]  # log axis: a 0 ms stage shows at 0.1 ms
+    labels = [f"{s}\np50 {np.percentile(t[s], 50):.2f}\np95 {np.percentile(t[s], 95):.2f}" for s in parts]
+    a2.boxplot(data, tick_labels=labels, showfliers=True)
+    a2.set_yscale("log")
+    a2.set_ylabel("latency (s, log)")
+    a2.set_title("Stage latency over cases (s)")
+    a2.grid(alpha=0.3, axis="y", which="both")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

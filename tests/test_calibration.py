@@ -7,9 +7,21 @@ import random
 
 import pytest
 
-from ragbot.calibration import (SEARCHED, RecordedCase, calibrate, candidate_values, fit, folds_of, predict,
-                                recorded_from_mapping, recording_config, replay_check, replay_signals, score,
-                                store_gate)
+from ragbot.calibration import (
+    SEARCHED,
+    RecordedCase,
+    calibrate,
+    candidate_values,
+    fit,
+    folds_of,
+    predict,
+    recorded_from_mapping,
+    recording_config,
+    replay_check,
+    replay_signals,
+    score,
+    store_gate,
+)
 from ragbot.config import BotConfig, GateConfig
 from ragbot.errors import InputError
 from ragbot.gate import Candidate, GateSignals
@@ -157,3 +169,67 @@ def test_store_gate_keeps_other_settings(tmp_path):
     store_gate(tmp_path, GateConfig(min_retrieval_score=0.42))
     back = BotConfig.load(tmp_path)
     assert back.gate.min_retrieval_score == 0.42 and back.prompt.business_name == "Harborview"
+
+
+def test_cli_calibrate_wiring(tmp_path, monkeypatch):
+    """`ragbot calibrate --json`: records through the (faked) bot once, fits, stores config.json."""
+    from types import SimpleNamespace
+
+    from typer.testing import CliRunner
+
+    import ragbot.bot
+    import ragbot.calibration
+    from ragbot.cli import app
+
+    cases = tmp_path / "eval.jsonl"
+    cases.write_text("\n".join(json.dumps({"id": f"c{i}", "question": "q?", "expected_decision": "answer"})
+                               for i in range(5)) + "\n")
+    seen = {}
+
+    def fake_open(kb, config=None, **kw):
+        seen["config"] = config
+        closer = SimpleNamespace(close=lambda: None)
+        return SimpleNamespace(config=config, sessions=closer, kb=closer)
+
+    monkeypatch.setattr(ragbot.bot.Bot, "open", staticmethod(fake_open))
+    monkeypatch.setattr(ragbot.calibration, "record_cases", lambda bot, cs, progress=None: synthetic(seed=2))
+    BotConfig(gate=BAD).save(tmp_path / "kb")
+    res = CliRunner().invoke(app, ["calibrate", str(cases), "--kb", str(tmp_path / "kb"), "--folds", "3", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert seen["config"].gate.min_groundedness == 0.0  # recorded with the recording config
+    assert out["folds"] == 3 and out["cv"]["accuracy_after"] > out["cv"]["accuracy_before"]
+    assert out["replay_mismatches"]  # the fake recorded decisions are empty strings, so none replays
+    saved = BotConfig.load(tmp_path / "kb").gate
+    assert saved.min_retrieval_score == out["thresholds"]["min_retrieval_score"]["after"] != BAD.min_retrieval_score
+
+
+def test_cli_calibrate_does_not_save_a_worse_fit(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from typer.testing import CliRunner
+
+    import ragbot.bot
+    import ragbot.calibration
+    from ragbot.calibration import CalibrationReport, Score
+    from ragbot.cli import app
+
+    cases = tmp_path / "eval.jsonl"
+    cases.write_text(json.dumps({"question": "q?", "expected_decision": "answer"}) + "\n")
+    closer = SimpleNamespace(close=lambda: None)
+    monkeypatch.setattr(ragbot.bot.Bot, "open", staticmethod(
+        lambda kb, config=None, **kw: SimpleNamespace(config=config, sessions=closer, kb=closer)))
+    monkeypatch.setattr(ragbot.calibration, "record_cases", lambda bot, cs, progress=None: synthetic(seed=3))
+    fitted = GateConfig(min_retrieval_score=0.11)
+    worse = CalibrationReport(before=GateConfig(), after=fitted, folds=5, min_handoff_recall=0.9,
+                              all_before=Score(0.8, 1.0, 10), all_after=Score(0.9, 1.0, 10),
+                              cv_accuracy_before=0.8, cv_accuracy_after=0.7)
+    monkeypatch.setattr(ragbot.calibration, "calibrate", lambda *a, **k: worse)
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    res = CliRunner().invoke(app, ["calibrate", str(cases), "--kb", str(kb)])
+    assert res.exit_code == 0, res.output
+    assert "not saved: held-out accuracy of the fit (0.700)" in res.output
+    assert not (kb / "config.json").exists()
+    res = CliRunner().invoke(app, ["calibrate", str(cases), "--kb", str(kb), "--force"])
+    assert res.exit_code == 0 and BotConfig.load(kb).gate.min_retrieval_score == 0.11

@@ -7,7 +7,13 @@ import json
 import pytest
 
 from ragbot.errors import InputError
-from ragbot.evaluation import CaseResult, gate_signals_from_dict, item_present, load_cases, metrics
+from ragbot.evaluation import (
+    CaseResult,
+    gate_signals_from_dict,
+    item_present,
+    load_cases,
+    metrics,
+)
 from ragbot.gate import Candidate, GateSignals
 
 
