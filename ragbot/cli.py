@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import sys
+from pathlib import Path
 from typing import List, Optional
 
 import typer
@@ -181,15 +182,22 @@ def chat(kb: str = KB_OPT, scope: Optional[List[str]] = SCOPE_OPT,
 def eval_cmd(file: str = typer.Argument(..., help="eval JSONL (DESIGN.md format)"), kb: str = KB_OPT,
              k: int = typer.Option(5, "-k", help="k for retrieval hit@k"), scope: Optional[List[str]] = SCOPE_OPT,
              plots: Optional[str] = typer.Option(None, "--plots", help="write PNG plots into this folder"),
+             adapter: Optional[str] = typer.Option(
+                 None, "--adapter", help="LoRA adapter GGUF to evaluate instead of the KB config's "
+                                         "generator.lora_path; 'none' evaluates the base model"),
              json_out: bool = JSON_OPT):
     """Run an eval file through the bot: hit@k, decisions, facts, handoffs, latency."""
     from .bot import Bot
+    from .config import BotConfig
     from .evaluation import load_cases, run_eval
     from .store import parse_scope_args
 
     _quiet_logs(json_out)
     cases = load_cases(file)
-    bot = Bot.open(kb)
+    config = BotConfig.load(kb)
+    if adapter is not None:
+        config.generator.lora_path = None if adapter.lower() == "none" else str(Path(adapter).resolve())
+    bot = Bot.open(kb, config=config)
     progress = None
     if not json_out:
         from tqdm.auto import tqdm
@@ -197,6 +205,7 @@ def eval_cmd(file: str = typer.Argument(..., help="eval JSONL (DESIGN.md format)
         def progress(it):
             return tqdm(it, desc="eval", unit="case")
     result = run_eval(bot, cases, k=k, scope=parse_scope_args(scope), progress=progress)
+    result["model"] = getattr(bot.generator, "name", type(bot.generator).__name__)
     if plots:
         from .plots import write_eval_plots
 
