@@ -48,6 +48,10 @@ class Bot:
         self.sessions = sessions or SessionStore(kb.root / "sessions.sqlite")
         self.handlers = list(handlers) if handlers is not None else [JsonlHandoffHandler(kb.root / "handoffs.jsonl")]
         self._catalog: tuple[int | None, list[Group]] | None = None
+        # ragbot.calibration.record_cases only: while set (a cosine window), turns collect every
+        # competing group within it as signals and never stop to clarify, so any ambiguity_margin
+        # up to the window can be replayed. None in normal use.
+        self.ambiguity_window: float | None = None
 
     @classmethod
     def open(cls, kb_dir: str | os.PathLike, config: BotConfig | None = None, **kwargs) -> "Bot":

@@ -10,21 +10,26 @@ Method
    don't know") and any other value can be replayed exactly (`replay_signals`); and a turn that
    skipped generation because it was out of scope (gate.precheck) would have no generation
    signals to replay with a lower min_retrieval_score, so nothing is out of scope while
-   recording. No other gate field changes the recorded signals, except:
-2. Not searched: `ambiguity_margin` and `max_candidates` (turn.py computes the clarify candidates
-   with them BEFORE the gate, from hits that are not recorded, so a different margin cannot be
-   replayed), the intent lists, the weights and the block_* / require_citation switches.
+   recording. Likewise `Bot.ambiguity_window` is set to RECORD_WINDOW: the turn collects every
+   competing property/document within that cosine window of the top hit, with its supporting
+   quote (`GateSignals.competitors`), and never stops to clarify, so any ambiguity_margin up to
+   the window is replayed by `retrieval.competing`, exactly as turn.py decides it.
+2. Not searched: `max_candidates`, the intent lists, the weights and the block_* /
+   require_citation switches.
 3. Search: coordinate ascent over SEARCHED in this order (min_retrieval_score,
-   min_mean_logprob, min_token_logprob, min_answer_confidence, min_quote_score, min_groundedness:
-   the draft's own checks before min_groundedness, which can switch the draft off altogether),
-   replaying the pure `gate.decide` on the recorded signals: no model calls. Candidate values per threshold
-   are midpoints between consecutive distinct recorded values of its signal (at most
-   `max_values`, by quantiles), one value below and one above all of them, and the current
-   value. Objective, lexicographic: (handoff recall >= min_handoff_recall, then decision
-   accuracy; when no value reaches the floor, the highest handoff recall, then accuracy). A
-   threshold moves only when that gains something; it then takes the middle of the longest run
-   of adjacent equally good values (the widest margin to both sides). Passes repeat until one
-   improves nothing (at most `max_passes`).
+   min_clarify_quote_score before ambiguity_margin, which can only widen safely once off-topic
+   competitors are filtered out, min_mean_logprob, min_token_logprob, min_answer_confidence,
+   min_quote_score, min_groundedness: the draft's own checks before min_groundedness, which can
+   switch the draft off altogether), replaying the pure `gate.decide` on the recorded signals:
+   no model calls. Candidate values per threshold are midpoints between consecutive distinct
+   recorded values of its signal (for ambiguity_margin: the gaps between the top score and each
+   competitor's, plus the recording window; for min_clarify_quote_score: the competitors' quote
+   scores; at most `max_values`, by quantiles), one value below and one above all of them, and
+   the current value. Objective, lexicographic: (handoff recall >=
+   min_handoff_recall, then decision accuracy; when no value reaches the floor, the highest
+   handoff recall, then accuracy). A threshold moves only when that gains something; it then
+   takes the midpoint of the widest run (in value) of adjacent equally good values: the widest
+   margin to both sides, however densely the recorded values crowd one end. Passes repeat until one improves nothing (at most `max_passes`).
 4. Cross-validation: stratified k folds (by expected decision, deterministic); per fold, fit on
    the other folds and score the held-out fold with the starting and the fitted thresholds. The
    means of those held-out scores are what to trust; the thresholds stored are then fitted on
@@ -44,8 +49,11 @@ from .config import BotConfig, GateConfig
 from .errors import InputError
 from .evaluation import DECISIONS, EvalCase, gate_signals_from_dict
 from .gate import GateSignals, answer_score, decide
+from .retrieval import competing
 
-SEARCHED = ("min_retrieval_score", "min_mean_logprob", "min_token_logprob", "min_answer_confidence", "min_quote_score",
+RECORD_WINDOW = 0.3  # cosine window of competitors recorded for replaying ambiguity_margin (step 1)
+
+SEARCHED = ("min_retrieval_score", "min_clarify_quote_score", "ambiguity_margin", "min_mean_logprob", "min_token_logprob", "min_answer_confidence", "min_quote_score",
             "min_groundedness")
 _SIGNAL_OF = {"min_retrieval_score": "top_score", "min_quote_score": "quote_score",
               "min_groundedness": "groundedness", "min_mean_logprob": "mean_logprob",
@@ -55,7 +63,8 @@ _SIGNAL_OF = {"min_retrieval_score": "top_score", "min_quote_score": "quote_scor
 @dataclass(frozen=True)
 class RecordedCase:
     """One labelled case and the gate signals its turn produced. draft_threshold: the
-    gate.min_groundedness the recording bot used (0 for exact replay)."""
+    gate.min_groundedness the recording bot used (0 for exact replay); ambiguity_window: the
+    Bot.ambiguity_window it used (None: the recorded ambiguity decision is replayed as it was)."""
 
     id: str
     expected: str
@@ -63,6 +72,7 @@ class RecordedCase:
     decision: str
     rule: str
     draft_threshold: float = 0.0
+    ambiguity_window: float | None = None
 
 
 def recording_config(config: BotConfig) -> BotConfig:
@@ -72,38 +82,51 @@ def recording_config(config: BotConfig) -> BotConfig:
     return config.model_copy(update={"gate": gate})
 
 
-def record_cases(bot, cases: Sequence[EvalCase], progress: Callable[[Iterable], Iterable] | None = None
-                 ) -> list[RecordedCase]:
+def record_cases(bot, cases: Sequence[EvalCase], progress: Callable[[Iterable], Iterable] | None = None,
+                 window: float = RECORD_WINDOW) -> list[RecordedCase]:
     """Ask every case once (fresh session, its history and scope) and keep its gate signals.
-    Use a bot built with `recording_config` for exact replay. One model call per case at most."""
+    Use a bot built with `recording_config` for exact replay; `bot.ambiguity_window` is set to
+    `window` while recording (module docstring, step 1). One model call per case at most."""
     out = []
-    for case in (progress(cases) if progress else cases):
-        reply = bot.ask(case.question, scope=dict(case.scope) or None, history=case.history)
-        out.append(RecordedCase(id=case.id, expected=case.expected_decision,
-                                signals=gate_signals_from_dict(reply.signals), decision=reply.decision.value,
-                                rule=reply.rule, draft_threshold=bot.config.gate.min_groundedness))
+    saved, bot.ambiguity_window = bot.ambiguity_window, window
+    try:
+        for case in (progress(cases) if progress else cases):
+            reply = bot.ask(case.question, scope=dict(case.scope) or None, history=case.history)
+            out.append(RecordedCase(id=case.id, expected=case.expected_decision,
+                                    signals=gate_signals_from_dict(reply.signals), decision=reply.decision.value,
+                                    rule=reply.rule, draft_threshold=bot.config.gate.min_groundedness,
+                                    ambiguity_window=window))
+    finally:
+        bot.ambiguity_window = saved
     return out
 
 
-def replay_signals(rec: RecordedCase, min_groundedness: float) -> GateSignals:
-    """The signals the turn would have produced with `min_groundedness` (only model_answer_kept
-    and cited depend on it, via turn.compose_answer). Exact when rec.draft_threshold is 0;
-    otherwise a dropped draft below the recording threshold is assumed viable."""
+def replay_signals(rec: RecordedCase, gate: GateConfig, ambiguity: bool = True) -> GateSignals:
+    """The signals the turn would have produced with `gate`. Two things depend on thresholds:
+    model_answer_kept and cited (on min_groundedness, via turn.compose_answer; exact when
+    rec.draft_threshold is 0, otherwise a dropped draft below the recording threshold is assumed
+    viable), and, with `ambiguity` and a case recorded with an ambiguity window, the clarify
+    candidates (on ambiguity_margin, at most the window, and max_candidates, via
+    `retrieval.competing`)."""
     s = rec.signals
+    if ambiguity and rec.ambiguity_window is not None and s.top_score is not None:
+        margin = min(gate.ambiguity_margin, rec.ambiguity_window)
+        cands = competing(s.competitors, s.top_score, margin, gate.max_candidates, gate.min_clarify_quote_score)
+        s = replace(s, candidates=cands, ambiguous=bool(cands))
     if s.model_answer_kept is None or s.groundedness is None:
         return s
     viable = s.model_answer_kept or (not s.unsupported_numbers and not s.unsupported_names
                                      and s.groundedness < rec.draft_threshold)
-    kept = viable and s.groundedness >= min_groundedness
+    kept = viable and s.groundedness >= gate.min_groundedness
     if kept == s.model_answer_kept:
         return s
     # a kept draft always carries a citation; a dropped one leaves only the quotes' citations
     return replace(s, model_answer_kept=kept, cited=True if kept else s.quote_score is not None)
 
 
-def predict(recorded: Sequence[RecordedCase], gate: GateConfig) -> list[str]:
+def predict(recorded: Sequence[RecordedCase], gate: GateConfig, ambiguity: bool = True) -> list[str]:
     """Decisions ("answer" | "clarify" | "handoff") the gate takes on the replayed signals."""
-    return [decide(replay_signals(r, gate.min_groundedness), gate).decision.value for r in recorded]
+    return [decide(replay_signals(r, gate, ambiguity), gate).decision.value for r in recorded]
 
 
 @dataclass(frozen=True)
@@ -141,7 +164,12 @@ def _field_bounds(name: str) -> tuple[float, float]:
 def candidate_values(name: str, recorded: Sequence[RecordedCase], gate: GateConfig, max_values: int = 40) -> list[float]:
     """Sorted thresholds to try for GateConfig field `name` (module docstring, step 3)."""
     if name == "min_answer_confidence":
-        vals = [answer_score(replay_signals(r, gate.min_groundedness), gate) for r in recorded]
+        vals = [answer_score(replay_signals(r, gate), gate) for r in recorded]
+    elif name == "ambiguity_margin":
+        recorded = [r for r in recorded if r.ambiguity_window is not None and r.signals.top_score is not None]
+        vals = [r.signals.top_score - c.score for r in recorded for c in r.signals.competitors[1:]]
+    elif name == "min_clarify_quote_score":
+        vals = [c.quote_score for r in recorded if r.ambiguity_window is not None for c in r.signals.competitors]
     else:
         vals = [getattr(r.signals, _SIGNAL_OF[name]) for r in recorded]
     vals = np.unique([float(v) for v in vals if v is not None and math.isfinite(v)])
@@ -151,6 +179,9 @@ def candidate_values(name: str, recorded: Sequence[RecordedCase], gate: GateConf
             vals = np.unique(np.quantile(vals, np.linspace(0, 1, max_values)))
         cands += ((vals[1:] + vals[:-1]) / 2).tolist() + [float(vals[0]) - 0.01, float(vals[-1]) + 0.01]
     lo, hi = _field_bounds(name)
+    if name == "ambiguity_margin":  # gt=0; beyond the recorded window nothing can be replayed
+        lo, hi = 1e-3, min([hi] + [r.ambiguity_window for r in recorded if r.ambiguity_window is not None])
+        cands.append(hi)
     out = sorted({round(min(max(v, lo), hi), 6) for v in cands})
     if name == "min_retrieval_score":
         out = [v for v in out if v < gate.good_retrieval_score]
@@ -170,8 +201,8 @@ def _pick(values: list[float], keys: list[tuple], current: float) -> tuple[float
             cur = []
     if cur:
         runs.append(cur)
-    run = max(runs, key=len)
-    return run[(len(run) - 1) // 2], best
+    run = max(runs, key=lambda r: (r[-1] - r[0], len(r)))
+    return round((run[0] + run[-1]) / 2, 6), best  # the middle of the range, not of the list
 
 
 def fit(recorded: Sequence[RecordedCase], start: GateConfig, min_handoff_recall: float = 0.9,
@@ -305,12 +336,13 @@ def replay_check(recorded: Sequence[RecordedCase], recording_gate: GateConfig) -
     """Ids of cases whose replayed decision under the recording gate differs from the recorded
     one (should be empty; a non-empty list means turn.py decides something the replay misses)."""
     _expected_ok(recorded)
-    pred = predict(recorded, recording_gate)
+    pred = predict(recorded, recording_gate, ambiguity=False)  # recorded turns never stopped to clarify
     return [r.id for r, p in zip(recorded, pred) if p != r.decision]
 
 
 def recorded_from_mapping(rows: Iterable[Mapping[str, Any]]) -> list[RecordedCase]:
-    """RecordedCase list from dicts {id, expected, signals, decision?, rule?, draft_threshold?}
+    """RecordedCase list from dicts {id, expected, signals, decision?, rule?, draft_threshold?,
+    ambiguity_window?}
     (e.g. saved eval cases, or synthetic ones in tests)."""
     out = []
     for i, row in enumerate(rows):
@@ -319,5 +351,7 @@ def recorded_from_mapping(rows: Iterable[Mapping[str, Any]]) -> list[RecordedCas
         out.append(RecordedCase(id=str(row.get("id", i)), expected=row["expected"],
                                 signals=gate_signals_from_dict(row.get("signals") or {}),
                                 decision=str(row.get("decision") or row.get("predicted") or ""),
-                                rule=str(row.get("rule", "")), draft_threshold=float(row.get("draft_threshold", 0.0))))
+                                rule=str(row.get("rule", "")), draft_threshold=float(row.get("draft_threshold", 0.0)),
+                                ambiguity_window=None if row.get("ambiguity_window") is None
+                                else float(row["ambiguity_window"])))
     return out

@@ -157,6 +157,10 @@ class GateConfig(_Model):
         description="cosine gap within which best hits of different scopes/sources compete (the caller's candidate "
                     "search); the gate's clarify confidence falls to 0.5 when the candidates span this much")
     max_candidates: int = Field(3, ge=2, description="candidates named in a clarifying question")
+    min_clarify_quote_score: float = Field(
+        0.45, ge=-1.0, le=1.0,
+        description="a competitor is offered in a clarifying question only when its best sentence has at least "
+                    "this cosine with the question (MiniLM: answering sentences score ~0.55-0.7, off-topic ~0.2-0.4)")
     min_quote_score: float = Field(
         0.3, ge=-1.0, le=1.0,
         description="question-to-quote similarity below which a quote-only reply is not sent -> HANDOFF")

@@ -177,16 +177,19 @@ def gate_signals_from_dict(signals: Mapping[str, Any]):
 
     fields = GateSignals.__dataclass_fields__
     d = {k: v for k, v in signals.items() if k in fields}
-    cands = []
-    for c in d.get("candidates") or ():
-        if isinstance(c, Candidate):
-            cands.append(c)
-        elif isinstance(c, Mapping):
-            cands.append(Candidate(label=str(c.get("label", "")), source=str(c.get("source", "")),
-                                   score=float(c.get("score", 0.0)), scope=dict(c.get("scope") or {})))
-        else:
-            raise InputError(f"recorded signal candidates: expected a mapping, got {c!r}")
-    d["candidates"] = tuple(cands)
+    for key in ("candidates", "competitors"):
+        cands = []
+        for c in d.get(key) or ():
+            if isinstance(c, Candidate):
+                cands.append(c)
+            elif isinstance(c, Mapping):
+                cands.append(Candidate(label=str(c.get("label", "")), source=str(c.get("source", "")),
+                                       score=float(c.get("score", 0.0)), scope=dict(c.get("scope") or {}),
+                                       quote=str(c.get("quote") or ""),
+                                       quote_score=None if c.get("quote_score") is None else float(c["quote_score"])))
+            else:
+                raise InputError(f"recorded signal {key}: expected a mapping, got {c!r}")
+        d[key] = tuple(cands)
     for key in ("unsupported_numbers", "unsupported_names"):
         d[key] = tuple(d.get(key) or ())
     d["intents"] = dict(d.get("intents") or {})

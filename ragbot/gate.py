@@ -55,12 +55,16 @@ from .types import Decision
 class Candidate:
     """A competing reading of an ambiguous question, e.g. the same fact in two properties' leases.
     label: what the user would pick ("Oak Street"); source: file name; score: cosine of its best
-    hit; scope: the chunk scope it comes from ({"property": "oak"})."""
+    hit; scope: the chunk scope it comes from ({"property": "oak"}); quote: its sentence that best
+    supports an answer (what `retrieval.facts_differ` compares); quote_score: cosine of the
+    question and that sentence (None when no sentence was selected)."""
 
     label: str
     source: str
     score: float
     scope: Mapping[str, str] = field(default_factory=dict)
+    quote: str = ""
+    quote_score: float | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,10 @@ class GateSignals:
     top_score / second_score: cosine of the best hit / best hit of another source or scope.
     candidates: competing candidates close in score (computed by the caller), best first.
     ambiguous: the caller judged the candidates to differ in the fact asked about.
+    competitors: the best hit of every property/document group the caller looked at for
+    ambiguity, best first, with quotes (`retrieval.competing` turns them into `candidates` for a
+    given ambiguity_margin; recorded so `ragbot calibrate` can replay other margins). Empty when
+    the turn was already narrowed to one property or document.
     mean_logprob / min_logprob: from Generation (natural log, <= 0).
     groundedness: Groundedness.score in [0, 1]; unsupported_numbers / _names: from grounding.
     intents: ragbot.intents.detect_intents output. faq_match: an FAQ answers the question
@@ -88,6 +96,7 @@ class GateSignals:
     second_score: float | None = None
     candidates: tuple[Candidate, ...] = ()
     ambiguous: bool = False
+    competitors: tuple[Candidate, ...] = ()
     mean_logprob: float | None = None
     min_logprob: float | None = None
     groundedness: float | None = None
@@ -123,6 +132,7 @@ class GateSignals:
         d = asdict(self)
         d["intents"] = dict(self.intents)
         d["candidates"] = [{**asdict(c), "scope": dict(c.scope)} for c in self.candidates]
+        d["competitors"] = [{**asdict(c), "scope": dict(c.scope)} for c in self.competitors]
         d["unsupported_numbers"] = list(self.unsupported_numbers)
         d["unsupported_names"] = list(self.unsupported_names)
         if d["min_logprob"] is not None and math.isinf(d["min_logprob"]):

@@ -126,15 +126,35 @@ def ambiguity(hits: Sequence[Hit], margin: float, max_candidates: int = 3) -> li
     return close[:max_candidates]
 
 
+def competing(competitors: Sequence, top_score: float, margin: float, max_candidates: int = 3,
+              min_quote_score: float = -1.0) -> tuple:
+    """The clarify candidates among `competitors` (gate.Candidate with quotes, best first): those
+    within `margin` (cosine) of `top_score` whose quote answers the question at all (quote_score
+    >= min_quote_score, or not measured), at most `max_candidates`, kept only when there are two
+    or more and their quotes state different facts (`facts_differ`); else (). The quote check
+    keeps an off-topic question ("a recipe for lasagna?") from becoming "which listing do you
+    mean?". Pure, so the turn and `ragbot calibrate`'s replay decide ambiguity the same way."""
+    close = [c for c in competitors if top_score - c.score <= margin
+             and (c.quote_score is None or c.quote_score >= min_quote_score)][:max_candidates]
+    if len(close) < 2 or not facts_differ([c.quote for c in close]):
+        return ()
+    return tuple(close)
+
+
+_CALENDAR = re.compile(r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekday|weekend|january|"
+                       r"february|march|april|may|june|july|august|september|october|november|december)s?\b", re.I)
+
+
 def facts_differ(texts: Sequence[str]) -> bool:
     """Whether supporting sentences from competing documents state different facts: different
-    sets of numbers (grounding.extract_numbers: "$1,450" vs "$2,000"), or, without numbers,
+    sets of numbers (grounding.extract_numbers: "$1,450" vs "$2,000") or of day and month names
+    ("every Tuesday" vs "Monday and Thursday"), or, without either,
     wording that differs (rapidfuzz token_set_ratio < 85)."""
     from .grounding import extract_numbers
 
-    nums = [extract_numbers(t) for t in texts]
-    if any(nums):
-        return any(n != nums[0] for n in nums[1:])
+    nums = [(extract_numbers(t), frozenset(m.lower() for m in _CALENDAR.findall(t))) for t in texts]
+    if any(n or d for n, d in nums):
+        return any(x != nums[0] for x in nums[1:])
     return any(fuzz.token_set_ratio(texts[0].lower(), t.lower()) < 85 for t in texts[1:])
 
 

@@ -18,7 +18,7 @@ from . import prompts
 from .gate import Candidate, GateSignals, decide
 from .grounding import groundedness
 from .intents import detect_intents
-from .retrieval import (ambiguity, facts_differ, faq_match, group_of, named_groups, rewrite_query, select_quotes,
+from .retrieval import (ambiguity, competing, faq_match, group_of, named_groups, rewrite_query, select_quotes,
                         strip_names)
 from .types import Decision, Hit, Reply, Source
 
@@ -97,19 +97,26 @@ def run_turn(bot, sid: str, question: str, turns, state: dict, scope: dict, t0: 
         return _decide(bot, sid, GateSignals(**base), [], scope, timings, t0)
 
     narrowed = bool(sources) or bool(named) or any(k in scope for k in _scope_keys(hits))
-    cands = [] if narrowed else ambiguity(hits, cfg.gate.ambiguity_margin, cfg.gate.max_candidates)
-    if len(cands) >= 2:
-        best_quotes = [select_quotes(answer_q, [h], bot.kb.embedder, n=1) for _, h in cands]
-        if not facts_differ([q[0].text if q else h.chunk.text for q, (_, h) in zip(best_quotes, cands)]):
-            cands = []
-    if len(cands) >= 2:
-        candidates = tuple(Candidate(label=g.label, source=h.chunk.source, score=h.score, scope=dict(g.scope))
-                           for g, h in cands)
-        res = decide(GateSignals(**base, candidates=candidates, ambiguous=True), cfg.gate)
+    gcfg = cfg.gate
+    window = bot.ambiguity_window  # set only while ragbot calibrate records: look wider, never stop to clarify
+    pool = [] if narrowed else ambiguity(hits, max(gcfg.ambiguity_margin, window or 0.0),
+                                         gcfg.max_candidates if window is None else 8)
+    competitors: tuple[Candidate, ...] = ()
+    if len(pool) >= 2:
+        quotes = [select_quotes(answer_q, [h], bot.kb.embedder, n=1) for _, h in pool]
+        competitors = tuple(Candidate(label=grp.label, source=h.chunk.source, score=h.score, scope=dict(grp.scope),
+                                      quote=q[0].text if q else h.chunk.text, quote_score=q[0].score if q else None)
+                            for q, (grp, h) in zip(quotes, pool))
+        base["competitors"] = competitors
+    cands = () if window is not None else competing(competitors, hits[0].score, gcfg.ambiguity_margin,
+                                                    gcfg.max_candidates, gcfg.min_clarify_quote_score)
+    if cands:
+        res = decide(GateSignals(**base, candidates=cands, ambiguous=True), cfg.gate)
         if res.decision == Decision.CLARIFY:
             bot.sessions.update_state(sid, pending={"question": answer_q, "candidates": [
-                {"label": g.label, "scope": dict(g.scope), "source": g.source} for g, _ in cands]})
-        return _reply(bot, sid, res, res.clarify_question or prompts.decline_message(), [h for _, h in cands],
+                {"label": c.label, "scope": dict(c.scope), "source": None if c.scope else c.source} for c in cands]})
+        hit_of = {id(c): h for c, (_, h) in zip(competitors, pool)}
+        return _reply(bot, sid, res, res.clarify_question or prompts.decline_message(), [hit_of[id(c)] for c in cands],
                       scope, timings, t0)
 
     r = cfg.retrieval

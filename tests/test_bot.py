@@ -46,6 +46,7 @@ def _config():
     cfg = BotConfig()
     cfg.gate.min_retrieval_score = 0.1  # hashing-embedder cosines are lower than MiniLM's
     cfg.gate.min_quote_score = 0.0
+    cfg.gate.min_clarify_quote_score = 0.0
     cfg.gate.good_retrieval_score = 0.5
     cfg.gate.ambiguity_margin = 0.2
     cfg.retrieval.faq_min_score = 0.8
@@ -167,3 +168,26 @@ def test_every_reply_has_a_reason_and_answers_cite(kb_dir):
         assert r.reason
         if r.decision is Decision.ANSWER:
             assert r.sources and "[" in r.text
+
+
+def test_recording_window_keeps_competitors_and_replays_the_clarification(kb_dir):
+    """What ragbot calibrate records: with Bot.ambiguity_window set the turn does not stop to
+    clarify, keeps the competing properties with their quotes, and replaying the gate on those
+    signals gives the clarification the live turn gives."""
+    from ragbot.calibration import RecordedCase, predict
+    from ragbot.evaluation import gate_signals_from_dict
+
+    bot = _bot(kb_dir, ["The security deposit is $2,000 [1]."] * 2)
+    live = bot.ask("How much is the security deposit?")
+    assert live.decision is Decision.CLARIFY
+    bot.ambiguity_window = 0.3
+    rec = bot.ask("How much is the security deposit?")
+    assert rec.decision is not Decision.CLARIFY
+    comps = rec.signals["competitors"]
+    assert {c.label for c in comps} >= {"Oak Street", "Pine Avenue"}
+    assert all(c.quote and "deposit" in c.quote.lower() for c in comps)
+    case = RecordedCase("x", "clarify", gate_signals_from_dict(json.loads(json.dumps(rec.to_dict()["signals"]))),
+                        rec.decision.value, rec.rule, ambiguity_window=0.3)
+    assert predict([case], bot.config.gate) == ["clarify"]
+    strict = bot.config.gate.model_copy(update={"min_clarify_quote_score": 1.0})  # no quote is good enough
+    assert predict([case], strict) != ["clarify"]

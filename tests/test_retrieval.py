@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ragbot.embedders import HashingEmbedder
-from ragbot.retrieval import (ambiguity, facts_differ, faq_match, group_for, group_of, humanize, named_groups, rewrite_query,
+from ragbot.retrieval import (ambiguity, competing, facts_differ, faq_match, group_for, group_of, humanize, named_groups, rewrite_query,
                               select_quotes)
 from ragbot.types import Chunk, Hit, Turn
 
@@ -66,6 +66,22 @@ def test_facts_differ():
     assert facts_differ(["The deposit is $1,450.", "The deposit is $2,000 flat."])
     assert not facts_differ(["Deposits are returned within 21 days.", "We return the deposit within 21 days."])
     assert facts_differ(["Only cats are allowed.", "Cats and dogs under forty pounds are welcome here."])
+    # day names are facts: near-identical wording must not hide them
+    assert facts_differ(["Trash is collected every Tuesday morning.", "Trash is collected every Monday and Thursday."])
+    assert not facts_differ(["Trash goes out on Tuesdays.", "Trash is collected on Tuesday."])
+
+
+def test_competing_needs_close_relevant_and_different_candidates():
+    from ragbot.gate import Candidate
+
+    oak = Candidate("Oak Street", "oak.pdf", 0.70, quote="The deposit is $1,450.", quote_score=0.7)
+    pine = Candidate("Pine Avenue", "pine.pdf", 0.66, quote="The deposit is $2,000.", quote_score=0.6)
+    same = Candidate("Elm Court", "elm.pdf", 0.69, quote="The deposit is $1,450.", quote_score=0.7)
+    off = Candidate("Pine Avenue", "pine.pdf", 0.66, quote="The deposit is $2,000.", quote_score=0.2)
+    assert competing([oak, pine], 0.70, margin=0.05) == (oak, pine)
+    assert competing([oak, pine], 0.70, margin=0.03) == ()  # not close enough
+    assert competing([oak, same], 0.70, margin=0.05) == ()  # same fact: nothing to ask
+    assert competing([oak, off], 0.70, margin=0.05, min_quote_score=0.45) == ()  # quote does not answer
 
 
 def test_faq_match_needs_both_similarity_and_wording():
