@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 EXTRAS ?= dev
 
-.PHONY: install demo test test-fast bench clean
+.PHONY: install demo test test-fast bench bench-finetune clean
 
 $(VENV)/.installed-$(EXTRAS): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ test-fast: install
 bench: install
 	$(PY) -m pip install -c constraints.txt -e '.[bench,finetune]'
 	$(PY) benchmarks/run_all.py
+
+bench-finetune: install
+	$(PY) -m pip install -c constraints.txt -e '.[bench,finetune]'
+	$(PY) benchmarks/run_all.py --finetune
 
 clean:
 	rm -rf $(VENV) build *.egg-info
