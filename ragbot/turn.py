@@ -99,8 +99,9 @@ def run_turn(bot, sid: str, question: str, turns, state: dict, scope: dict, t0: 
     narrowed = bool(sources) or bool(named) or any(k in scope for k in _scope_keys(hits))
     gcfg = cfg.gate
     window = bot.ambiguity_window  # set only while ragbot calibrate records: look wider, never stop to clarify
-    pool = [] if narrowed else ambiguity(hits, max(gcfg.ambiguity_margin, window or 0.0),
-                                         gcfg.max_candidates if window is None else 8)
+    # up to 8 groups within the margin (the window while recording), so that `competing` filters
+    # and caps them the same way live and in calibrate's replay
+    pool = [] if narrowed else ambiguity(hits, max(gcfg.ambiguity_margin, window or 0.0), 8)
     competitors: tuple[Candidate, ...] = ()
     if len(pool) >= 2:
         quotes = [select_quotes(answer_q, [h], bot.kb.embedder, n=1) for _, h in pool]
