@@ -16,7 +16,6 @@ expected_decision are required. Metrics (all in [0, 1] unless noted):
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from .errors import InputError
+from .jsonl import iter_jsonl_objects
 from .types import Reply, Turn
 
 DECISIONS = ("answer", "clarify", "handoff")
@@ -45,16 +45,8 @@ class EvalCase:
 def load_cases(path: str | Path) -> list[EvalCase]:
     """Parse an eval JSONL file; raises InputError naming the line and field on bad input."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: eval file not found")
     cases = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise InputError(f"{path}:{n}: not valid JSON ({e})") from e
+    for n, obj in iter_jsonl_objects(path, "eval file"):
         for key in ("question", "expected_decision"):
             if not isinstance(obj.get(key), str) or not obj[key].strip():
                 raise InputError(f"{path}:{n}: field {key!r} is required and must be a non-empty string")

@@ -183,10 +183,11 @@ def faq_match(question: str, hits: Sequence[Hit], embedder, min_score: float, mi
             pairs.append((strip_names(question, names), strip_names(q, names)))
         else:
             pairs.append((question, q))
-    vecs = embedder.embed_documents([x for pair in pairs for x in pair])
+    texts = list(dict.fromkeys(x for pair in pairs for x in pair))  # the user's question once, not per FAQ
+    vec = dict(zip(texts, embedder.embed_documents(texts)))
     best = None
-    for i, (h, (user_q, faq_q)) in enumerate(zip(faqs, pairs)):
-        sim = float(vecs[2 * i] @ vecs[2 * i + 1])
+    for h, (user_q, faq_q) in zip(faqs, pairs):
+        sim = float(vec[user_q] @ vec[faq_q])
         if sim >= min_score and fuzz.token_set_ratio(user_q.lower(), faq_q.lower()) >= min_ratio:
             rank = (bool(scoped and h.chunk.scope), sim)
             if best is None or rank > best[0]:

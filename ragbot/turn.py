@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping
 from rapidfuzz import fuzz
 
 from . import prompts
-from .gate import Candidate, GateSignals, decide
+from .gate import Candidate, GateSignals, decide, precheck
 from .grounding import groundedness
 from .intents import detect_intents
 from .retrieval import (ambiguity, competing, faq_match, group_of, named_groups, rewrite_query, select_quotes,
@@ -93,8 +93,9 @@ def run_turn(bot, sid: str, question: str, turns, state: dict, scope: dict, t0: 
             named = []
     timings["retrieve"] = _ms(t)
     base.update(top_score=hits[0].score if hits else None, scope_given=bool(scope) or bool(named) or sources is not None)
-    if not hits:
-        return _decide(bot, sid, GateSignals(**base), [], scope, timings, t0)
+    early = precheck(GateSignals(**base), cfg.gate)  # nothing retrieved, or out of scope: no model call
+    if early is not None:
+        return _reply(bot, sid, early, None, [], scope, timings, t0)
 
     narrowed = bool(sources) or bool(named) or any(k in scope for k in _scope_keys(hits))
     gcfg = cfg.gate
@@ -102,13 +103,18 @@ def run_turn(bot, sid: str, question: str, turns, state: dict, scope: dict, t0: 
     # up to 8 groups within the margin (the window while recording), so that `competing` filters
     # and caps them the same way live and in calibrate's replay
     pool = [] if narrowed else ambiguity(hits, max(gcfg.ambiguity_margin, window or 0.0), 8)
-    competitors: tuple[Candidate, ...] = ()
-    if len(pool) >= 2:
-        quotes = [select_quotes(answer_q, [h], bot.kb.embedder, n=1) for _, h in pool]
-        competitors = tuple(Candidate(label=grp.label, source=h.chunk.source, score=h.score, scope=dict(grp.scope),
-                                      quote=q[0].text if q else h.chunk.text, quote_score=q[0].score if q else None)
-                            for q, (grp, h) in zip(quotes, pool))
-        base["competitors"] = competitors
+    competitors: list[Candidate] = []
+    relevant = 0
+    for grp, h in pool if len(pool) >= 2 else ():
+        q = select_quotes(answer_q, [h], bot.kb.embedder, n=1)  # one embedding call per group: stop early
+        c = Candidate(label=grp.label, source=h.chunk.source, score=h.score, scope=dict(grp.scope),
+                      quote=q[0].text if q else h.chunk.text, quote_score=q[0].score if q else None)
+        competitors.append(c)
+        relevant += c.quote_score is None or c.quote_score >= gcfg.min_clarify_quote_score
+        if window is None and relevant >= gcfg.max_candidates:
+            break  # `competing` would take no more than these
+    if competitors:
+        base["competitors"] = tuple(competitors)
     cands = () if window is not None else competing(competitors, hits[0].score, gcfg.ambiguity_margin,
                                                     gcfg.max_candidates, gcfg.min_clarify_quote_score)
     if cands:

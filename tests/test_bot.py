@@ -130,10 +130,14 @@ def test_out_of_scope_hands_off(kb_dir):
     cfg = _config()
     cfg.gate.good_retrieval_score = 0.9
     cfg.gate.min_retrieval_score = 0.6
-    bot = Bot.open(kb_dir, config=cfg, embedder=HashingEmbedder(256), generator=ScriptedGenerator(["x"]))
+    gen = ScriptedGenerator(["x"])
+    bot = Bot.open(kb_dir, config=cfg, embedder=HashingEmbedder(256), generator=gen)
     r = bot.ask("Can you give me a recipe for lasagna?")
     assert r.decision is Decision.HANDOFF and r.rule == "out_of_scope"
     assert "lasagna" not in r.text.lower()
+    assert gen.calls == [], "an out-of-scope turn is decided before the model runs"
+    r = bot.ask("Can you give me a recipe for lasagna?", scope={"property": "oak-street"})  # no ambiguity step
+    assert r.decision is Decision.HANDOFF and r.rule == "out_of_scope" and gen.calls == []
 
 
 def test_follow_up_uses_history(kb_dir):

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, missing_dependency
+from ..jsonl import iter_jsonl_objects
 from .config import FinetuneConfig
 from .hf import batch_nll, encode_chat, evaluate_nll, import_torch, load_base, make_batches, perplexity, resolve_gguf
 
@@ -81,22 +82,14 @@ def _finite(v):
 def read_jsonl(path: str | os.PathLike) -> list[dict]:
     """Chat examples from a JSONL file: each line an object with a `messages` list of
     {"role", "content"}. Raises InputError naming the file and line for malformed rows."""
-    path = Path(path)
     out = []
-    with path.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise InputError(f"{path}:{n}: not valid JSON ({e})") from e
-            msgs = obj.get("messages") if isinstance(obj, dict) else None
-            if not isinstance(msgs, list) or not all(isinstance(m, dict) and isinstance(m.get("content"), str)
-                                                     and m.get("role") in ("system", "user", "assistant") for m in msgs):
-                raise InputError(f"{path}:{n}: needs a 'messages' list of {{'role': system|user|assistant, "
-                                 "'content': str}} objects (ragbot data prepare writes this format)")
-            out.append(obj)
+    for n, obj in iter_jsonl_objects(path, "training data file"):
+        msgs = obj.get("messages")
+        if not isinstance(msgs, list) or not all(isinstance(m, dict) and isinstance(m.get("content"), str)
+                                                 and m.get("role") in ("system", "user", "assistant") for m in msgs):
+            raise InputError(f"{path}:{n}: needs a 'messages' list of {{'role': system|user|assistant, "
+                             "'content': str}} objects (ragbot data prepare writes this format)")
+        out.append(obj)
     return out
 
 
