@@ -39,7 +39,7 @@ def build_kb(kb_dir: Path):
 def behaviour(gen, examples: list[dict]) -> dict:
     """Greedy replies to held-out grounded prompts. Answerable (grounded/quote): cites the gold
     [n]; every number of the gold reply appears; wrongly says DONT_KNOW. Abstain: says it."""
-    from ragbot.prompts import DONT_KNOW
+    from ragbot.chat.prompts import DONT_KNOW
 
     dk = DONT_KNOW.lower().rstrip(".")
     stats = {"answerable": 0, "cites_gold": 0, "gold_numbers": 0, "wrong_abstain": 0, "abstain": 0,
@@ -74,10 +74,10 @@ def main() -> None:
     if not BITEXT.is_file():
         sys.exit(f"{BITEXT} is missing (../shared/corpus)")
     from ragbot.config import GeneratorConfig
-    from ragbot.data.prepare import prepare
-    from ragbot.finetune.config import FinetuneConfig
-    from ragbot.finetune.grounded import count_by_intent, grounded_examples
-    from ragbot.finetune.train import finetune
+    from ragbot.tune.data.prepare import prepare
+    from ragbot.tune.finetune.config import FinetuneConfig
+    from ragbot.tune.finetune.grounded import count_by_intent, grounded_examples
+    from ragbot.tune.finetune.train import finetune
     from ragbot.generators.llama import LlamaCppGenerator
 
     work = Path(args.work)
@@ -127,7 +127,7 @@ def markdown(d: dict) -> str:
         return (f"| {k} | {b['cites_gold']}/{b['answerable']} | {b['gold_numbers']}/{b['answerable']} | "
                 f"{b['wrong_abstain']}/{b['answerable']} | {b['abstained']}/{b['abstain']} | {b['seconds']} |")
 
-    return f"""# LoRA fine-tuning (`ragbot.finetune`)
+    return f"""# LoRA fine-tuning (`ragbot.tune.finetune`)
 
 Machine: {d['machine']}. Peak RSS {d['peak_rss_mib']} MiB. Produced by `python benchmarks/bench_finetune.py`.
 

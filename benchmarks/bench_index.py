@@ -90,7 +90,7 @@ def size_mib(faiss_index) -> float:
 
 
 def bench_ragbot(kind: str, x, q, truth, ef_values=(128,)) -> list[dict]:
-    from ragbot.index import FaissIndex
+    from ragbot.kb.index import FaissIndex
 
     t = time.perf_counter()
     idx = FaissIndex(DIM, kind=kind, use_gpu=False)

@@ -4,7 +4,7 @@
     python benchmarks/bench_pii.py
 
 The patterns were tuned on the even records ("dev" half); the odd records ("test" half) are held
-out. Matching rule and metrics: `ragbot.data.pii.evaluate_pii`. Writes
+out. Matching rule and metrics: `ragbot.tune.data.pii.evaluate_pii`. Writes
 benchmarks/results/pii.{md,json}.
 """
 
@@ -25,7 +25,7 @@ PRESIDIO = CORPUS / "safety" / "presidio_synth_pii_v2.json"
 def main() -> None:
     if not PRESIDIO.is_file():
         sys.exit(f"{PRESIDIO} is missing (../shared/corpus)")
-    from ragbot.data.pii import PII_TYPES, evaluate_pii, scrub
+    from ragbot.tune.data.pii import PII_TYPES, evaluate_pii, scrub
 
     halves = {}
     for half in ("test", "dev"):

@@ -56,7 +56,7 @@ def main() -> dict:
     ap.add_argument("--eval", default=str(REPO / "knowledge" / "eval.jsonl"))
     args = ap.parse_args([] if __name__ != "__main__" else None)
     from ragbot.bot import Bot
-    from ragbot.evaluation import load_cases
+    from ragbot.tune.evaluation import load_cases
 
     kb_dir = Path(args.kb) if args.kb else CACHE / "kb-knowledge"
     if not (kb_dir / "manifest.json").exists():

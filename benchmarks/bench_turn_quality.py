@@ -42,7 +42,7 @@ K = 3
 
 
 def _lc_case(chain, retriever, case) -> dict:
-    from ragbot.evaluation import item_present
+    from ragbot.tune.evaluation import item_present
 
     t = time.perf_counter()
     text = chain.invoke(case.question)
@@ -126,9 +126,9 @@ def main(argv=None) -> dict:
     from benchmarks import lc_pipeline as lcp
     from ragbot.bot import Bot
     from ragbot.config import BotConfig
-    from ragbot.conversation import SessionStore
-    from ragbot.evaluation import CaseResult, load_cases, metrics, run_eval
-    from ragbot.plots import write_eval_plots
+    from ragbot.chat.conversation import SessionStore
+    from ragbot.tune.evaluation import CaseResult, load_cases, metrics, run_eval
+    from ragbot.tune.plots import write_eval_plots
 
     cases = load_cases(DEV_QA)[: args.limit]
     t = time.perf_counter()

@@ -44,7 +44,7 @@ def gguf_path() -> str:
 def embeddings():
     from langchain_huggingface import HuggingFaceEmbeddings
 
-    from ragbot.embedders import bundled_model_path
+    from ragbot.kb.embedders import bundled_model_path
 
     return HuggingFaceEmbeddings(model_name=bundled_model_path(), model_kwargs={"device": "cpu"},
                                  encode_kwargs={"normalize_embeddings": True})

@@ -19,14 +19,14 @@ import uuid
 from typing import Callable, Iterator, Mapping, Sequence
 
 
-from . import prompts
-from .config import BotConfig
-from .conversation import HandoffHandler, JsonlHandoffHandler, SessionStore, summarize
-from .errors import InputError
-from .kb import KnowledgeBase
-from .retrieval import Group, group_for
-from .store import check_scope
-from .types import Decision, HandoffTicket, Reply, Turn
+from ragbot.chat import prompts
+from ragbot.config import BotConfig
+from ragbot.chat.conversation import HandoffHandler, JsonlHandoffHandler, SessionStore, summarize
+from ragbot.errors import InputError
+from ragbot.kb import KnowledgeBase
+from ragbot.chat.retrieval import Group, group_for
+from ragbot.kb.store import check_scope
+from ragbot.types import Decision, HandoffTicket, Reply, Turn
 
 
 class Bot:
@@ -41,14 +41,14 @@ class Bot:
         self.kb = kb
         self.config = config or BotConfig()
         if generator is None:
-            from .generators import LlamaCppGenerator
+            from ragbot.generators import LlamaCppGenerator
 
             generator = LlamaCppGenerator(self.config.generator)
         self.generator = generator
         self.sessions = sessions or SessionStore(kb.root / "sessions.sqlite")
         self.handlers = list(handlers) if handlers is not None else [JsonlHandoffHandler(kb.root / "handoffs.jsonl")]
         self._catalog: tuple[int | None, list[Group]] | None = None
-        # ragbot.calibration.record_cases only: while set (a cosine window), turns collect every
+        # ragbot.tune.calibration.record_cases only: while set (a cosine window), turns collect every
         # competing group within it as signals and never stop to clarify, so any ambiguity_margin
         # up to the window can be replayed. None in normal use.
         self.ambiguity_window: float | None = None
@@ -131,7 +131,7 @@ class Bot:
                 reason=f"session already handed off (ticket {state.get('ticket_id')}); a person will reply. "
                        "Release the session to resume the bot.", session_id=sid, rule="handed_off",
                 timings_ms={"total": _ms(t0)}))
-        from .turn import run_turn
+        from ragbot.chat.turn import run_turn
 
         return run_turn(self, sid, question, turns, state, scope_d, t0, on_token)
 

@@ -16,7 +16,7 @@ from typing import List, Optional
 
 import typer
 
-from .errors import RagbotError
+from ragbot.errors import RagbotError
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -63,8 +63,8 @@ def ingest(paths: List[str] = typer.Argument(..., help="files or folders"), kb: 
            prune: bool = typer.Option(False, "--prune", help="remove documents whose files are gone from the given folders"),
            json_out: bool = JSON_OPT):
     """Ingest documents into the knowledge base at --kb (incremental by content hash)."""
-    from .kb import KnowledgeBase
-    from .store import parse_scope_args
+    from ragbot.kb import KnowledgeBase
+    from ragbot.kb.store import parse_scope_args
 
     _quiet_logs(json_out)
     scope_d = parse_scope_args(scope)
@@ -86,8 +86,8 @@ def ingest(paths: List[str] = typer.Argument(..., help="files or folders"), kb: 
 def search(query: str = typer.Argument(...), kb: str = KB_OPT, k: int = typer.Option(5, "-k", "--top-k", min=1),
            scope: Optional[List[str]] = SCOPE_OPT, json_out: bool = JSON_OPT):
     """Show the top-k chunks for QUERY (cosine similarity)."""
-    from .kb import KnowledgeBase
-    from .store import parse_scope_args
+    from ragbot.kb import KnowledgeBase
+    from ragbot.kb.store import parse_scope_args
 
     _quiet_logs(json_out)
     base = KnowledgeBase.open(kb)
@@ -118,8 +118,8 @@ def ask(question: str = typer.Argument(...), kb: str = KB_OPT,
         session: Optional[str] = typer.Option(None, "--session", help="continue this session (id from a previous reply)"),
         scope: Optional[List[str]] = SCOPE_OPT, json_out: bool = JSON_OPT):
     """Answer one question (answer, clarify or handoff) and print the reply."""
-    from .bot import Bot
-    from .store import parse_scope_args
+    from ragbot.bot import Bot
+    from ragbot.kb.store import parse_scope_args
 
     _quiet_logs(json_out)
     bot = Bot.open(kb)
@@ -136,8 +136,8 @@ def chat(kb: str = KB_OPT, scope: Optional[List[str]] = SCOPE_OPT,
          session: Optional[str] = typer.Option(None, "--session", help="resume this session")):
     """Interactive conversation; streams the model's tokens, then shows decision and sources.
     Commands: /new (new session), /release (end a handoff), /quit."""
-    from .bot import Bot
-    from .store import parse_scope_args
+    from ragbot.bot import Bot
+    from ragbot.kb.store import parse_scope_args
 
     _quiet_logs(False)
     bot = Bot.open(kb)
@@ -187,10 +187,10 @@ def eval_cmd(file: str = typer.Argument(..., help="eval JSONL (DESIGN.md format)
                                          "generator.lora_path; 'none' evaluates the base model"),
              json_out: bool = JSON_OPT):
     """Run an eval file through the bot: hit@k, decisions, facts, handoffs, latency."""
-    from .bot import Bot
-    from .config import BotConfig
-    from .evaluation import load_cases, run_eval
-    from .store import parse_scope_args
+    from ragbot.bot import Bot
+    from ragbot.config import BotConfig
+    from ragbot.tune.evaluation import load_cases, run_eval
+    from ragbot.kb.store import parse_scope_args
 
     _quiet_logs(json_out)
     cases = load_cases(file)
@@ -207,7 +207,7 @@ def eval_cmd(file: str = typer.Argument(..., help="eval JSONL (DESIGN.md format)
     result = run_eval(bot, cases, k=k, scope=parse_scope_args(scope), progress=progress)
     result["model"] = getattr(bot.generator, "name", type(bot.generator).__name__)
     if plots:
-        from .plots import write_eval_plots
+        from ragbot.tune.plots import write_eval_plots
 
         result["plots"] = [str(p) for p in write_eval_plots(result, plots, bot.config.gate)]
     if json_out:
@@ -242,12 +242,12 @@ def calibrate(file: str = typer.Argument(..., help="labelled eval JSONL (DESIGN.
     (or with --force)."""
     import tempfile
 
-    from .bot import Bot
-    from .calibration import calibrate as fit_gate
-    from .calibration import record_cases, recording_config, replay_check, store_gate
-    from .config import CONFIG_FILE, BotConfig
-    from .conversation import SessionStore
-    from .evaluation import load_cases
+    from ragbot.bot import Bot
+    from ragbot.tune.calibration import calibrate as fit_gate
+    from ragbot.tune.calibration import record_cases, recording_config, replay_check, store_gate
+    from ragbot.config import CONFIG_FILE, BotConfig
+    from ragbot.chat.conversation import SessionStore
+    from ragbot.tune.evaluation import load_cases
 
     _quiet_logs(json_out)
     cases = load_cases(file)
@@ -301,8 +301,8 @@ def calibrate(file: str = typer.Argument(..., help="labelled eval JSONL (DESIGN.
     typer.echo(f"saved to {saved}" if saved else f"not saved: {why_not}")
 
 
-from .data.cli import data_app  # noqa: E402  (no heavy imports at module level)
-from .finetune.cli import finetune_cmd  # noqa: E402
+from ragbot.tune.data.cli import data_app  # noqa: E402  (no heavy imports at module level)
+from ragbot.tune.finetune.cli import finetune_cmd  # noqa: E402
 
 app.command("finetune")(finetune_cmd)
 

@@ -13,7 +13,7 @@ from typing import Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .errors import ConfigError
+from ragbot.errors import ConfigError
 
 CONFIG_FILE = "config.json"
 
@@ -131,7 +131,7 @@ from pydantic import model_validator  # noqa: E402  (GateConfig's cross-field ch
 
 
 class GateConfig(_Model):
-    """Thresholds of the confidence gate (ragbot.gate.decide). The defaults are INITIAL GUESSES
+    """Thresholds of the confidence gate (ragbot.chat.gate.decide). The defaults are INITIAL GUESSES
     made by hand from a few runs of the bundled models; they are meant to be refitted by
     calibration on a labelled dev set (DESIGN.md), not trusted as tuned values."""
 
@@ -167,7 +167,7 @@ class GateConfig(_Model):
     weight_quote: float = Field(0.2, ge=0.0, description="weight of quote_score in the confidence, when given")
     handoff_intents: list[str] = Field(
         default_factory=lambda: ["human", "legal", "discrimination", "complaint", "injection", "credentials"],
-        description="intents (ragbot.intents) that hand the turn to a person")
+        description="intents (ragbot.chat.intents) that hand the turn to a person")
     emergency_intents: list[str] = Field(
         default_factory=lambda: ["emergency"], description="intents handed off with urgency 'emergency'")
 
@@ -182,7 +182,7 @@ class GateConfig(_Model):
 
 
 class RetrievalConfig(_Model):
-    """Retrieval for a conversation turn (ragbot.retrieval, ragbot.turn)."""
+    """Retrieval for a conversation turn (ragbot.chat.retrieval, ragbot.chat.turn)."""
 
     k_candidates: int = Field(10, ge=1, description="hits retrieved per turn for ambiguity and quotes")
     k_prompt: int = Field(3, ge=1, description="passages given to the model")
@@ -222,7 +222,7 @@ class BotConfig(KBConfig):
 
     def save(self, kb_dir: str | os.PathLike) -> Path:
         """Write config.json into the KB directory atomically; returns its path."""
-        from .store import atomic_write_text
+        from ragbot.kb.store import atomic_write_text
 
         path = Path(kb_dir) / CONFIG_FILE
         Path(kb_dir).mkdir(parents=True, exist_ok=True)

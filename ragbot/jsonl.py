@@ -1,5 +1,5 @@
 """Strict JSON Lines reading shared by the eval-file loader and the fine-tuning data reader.
-(Ingest and `ragbot data prepare` skip bad rows instead: ragbot.ingest._io, ragbot.data.io.)"""
+(Ingest and `ragbot data prepare` skip bad rows instead: ragbot.kb.ingest._io, ragbot.tune.data.io.)"""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import InputError
+from ragbot.errors import InputError
 
 
 def iter_jsonl_objects(path: str | os.PathLike, what: str = "JSONL file") -> Iterator[tuple[int, dict]]:

@@ -35,7 +35,7 @@ def dev_qa_path() -> Path:
 @pytest.fixture(scope="session")
 def real_embedder():
     """The bundled all-MiniLM-L6-v2, loaded once per test session."""
-    from ragbot.embedders import SentenceTransformerEmbedder
+    from ragbot.kb.embedders import SentenceTransformerEmbedder
 
     emb = SentenceTransformerEmbedder()
     emb.warm_up()
@@ -44,7 +44,7 @@ def real_embedder():
 
 @pytest.fixture()
 def hashing_embedder():
-    from ragbot.embedders import HashingEmbedder
+    from ragbot.kb.embedders import HashingEmbedder
 
     return HashingEmbedder(dim=64)
 

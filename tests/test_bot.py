@@ -8,7 +8,7 @@ import pytest
 
 from ragbot.bot import Bot
 from ragbot.config import BotConfig
-from ragbot.embedders import HashingEmbedder
+from ragbot.kb.embedders import HashingEmbedder
 from ragbot.errors import InputError, SessionNotFoundError
 from ragbot.generators import ScriptedGenerator
 from ragbot.kb import KnowledgeBase
@@ -178,8 +178,8 @@ def test_recording_window_keeps_competitors_and_replays_the_clarification(kb_dir
     """What ragbot calibrate records: with Bot.ambiguity_window set the turn does not stop to
     clarify, keeps the competing properties with their quotes, and replaying the gate on those
     signals gives the clarification the live turn gives."""
-    from ragbot.calibration import RecordedCase, predict
-    from ragbot.evaluation import gate_signals_from_dict
+    from ragbot.tune.calibration import RecordedCase, predict
+    from ragbot.tune.evaluation import gate_signals_from_dict
 
     bot = _bot(kb_dir, ["The security deposit is $2,000 [1]."] * 2)
     live = bot.ask("How much is the security deposit?")

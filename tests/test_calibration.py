@@ -1,4 +1,4 @@
-"""ragbot.calibration on synthetic recorded signals (no model): replay, fit, CV, storing."""
+"""ragbot.tune.calibration on synthetic recorded signals (no model): replay, fit, CV, storing."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from ragbot.calibration import (
+from ragbot.tune.calibration import (
     SEARCHED,
     RecordedCase,
     calibrate,
@@ -24,7 +24,7 @@ from ragbot.calibration import (
 )
 from ragbot.config import BotConfig, GateConfig
 from ragbot.errors import InputError
-from ragbot.gate import Candidate, GateSignals
+from ragbot.chat.gate import Candidate, GateSignals
 
 
 def _gen(rng, top, g_lo=0.7, lp=(-1.0, -0.3)):
@@ -179,7 +179,7 @@ def test_cli_calibrate_wiring(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
     import ragbot.bot
-    import ragbot.calibration
+    import ragbot.tune.calibration
     from ragbot.cli import app
 
     cases = tmp_path / "eval.jsonl"
@@ -193,7 +193,7 @@ def test_cli_calibrate_wiring(tmp_path, monkeypatch):
         return SimpleNamespace(config=config, sessions=closer, kb=closer)
 
     monkeypatch.setattr(ragbot.bot.Bot, "open", staticmethod(fake_open))
-    monkeypatch.setattr(ragbot.calibration, "record_cases", lambda bot, cs, progress=None: synthetic(seed=2))
+    monkeypatch.setattr(ragbot.tune.calibration, "record_cases", lambda bot, cs, progress=None: synthetic(seed=2))
     BotConfig(gate=BAD).save(tmp_path / "kb")
     res = CliRunner().invoke(app, ["calibrate", str(cases), "--kb", str(tmp_path / "kb"), "--folds", "3", "--json"])
     assert res.exit_code == 0, res.output
@@ -211,8 +211,8 @@ def test_cli_calibrate_does_not_save_a_worse_fit(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
     import ragbot.bot
-    import ragbot.calibration
-    from ragbot.calibration import CalibrationReport, Score
+    import ragbot.tune.calibration
+    from ragbot.tune.calibration import CalibrationReport, Score
     from ragbot.cli import app
 
     cases = tmp_path / "eval.jsonl"
@@ -220,12 +220,12 @@ def test_cli_calibrate_does_not_save_a_worse_fit(tmp_path, monkeypatch):
     closer = SimpleNamespace(close=lambda: None)
     monkeypatch.setattr(ragbot.bot.Bot, "open", staticmethod(
         lambda kb, config=None, **kw: SimpleNamespace(config=config, sessions=closer, kb=closer)))
-    monkeypatch.setattr(ragbot.calibration, "record_cases", lambda bot, cs, progress=None: synthetic(seed=3))
+    monkeypatch.setattr(ragbot.tune.calibration, "record_cases", lambda bot, cs, progress=None: synthetic(seed=3))
     fitted = GateConfig(min_retrieval_score=0.11)
     worse = CalibrationReport(before=GateConfig(), after=fitted, folds=5, min_handoff_recall=0.9,
                               all_before=Score(0.8, 1.0, 10), all_after=Score(0.9, 1.0, 10),
                               cv_accuracy_before=0.8, cv_accuracy_after=0.7)
-    monkeypatch.setattr(ragbot.calibration, "calibrate", lambda *a, **k: worse)
+    monkeypatch.setattr(ragbot.tune.calibration, "calibrate", lambda *a, **k: worse)
     kb = tmp_path / "kb"
     kb.mkdir()
     res = CliRunner().invoke(app, ["calibrate", str(cases), "--kb", str(kb)])

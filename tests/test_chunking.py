@@ -12,7 +12,7 @@ from rapidfuzz import fuzz, utils
 
 from ragbot.config import ChunkingConfig, LoaderConfig
 from ragbot.errors import ConfigError
-from ragbot.ingest import chunk_documents, find_near_duplicate_faqs, load_file
+from ragbot.kb.ingest import chunk_documents, find_near_duplicate_faqs, load_file
 from ragbot.types import Document
 
 CFG = ChunkingConfig(chunk_size=200, chunk_overlap=40)

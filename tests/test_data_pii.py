@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ragbot.data.pii import PII_TYPES, evaluate_pii, find_pii, iban_valid, luhn_valid, scrub
+from ragbot.tune.data.pii import PII_TYPES, evaluate_pii, find_pii, iban_valid, luhn_valid, scrub
 from ragbot.errors import IngestError
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from ragbot.data.clean import (balance, dedup_exact, dedup_near, filter_length, normalise_text, split)
-from ragbot.data.config import DataConfig
-from ragbot.data.io import Example, load_examples, load_file
-from ragbot.data.prepare import prepare
+from ragbot.tune.data.clean import (balance, dedup_exact, dedup_near, filter_length, normalise_text, split)
+from ragbot.tune.data.config import DataConfig
+from ragbot.tune.data.io import Example, load_examples, load_file
+from ragbot.tune.data.prepare import prepare
 from ragbot.errors import IngestError
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -226,7 +226,7 @@ def test_prepare_end_to_end_on_bitext_slice(bitext_slice, tmp_path):
 def test_prepare_cli_json(bitext_slice, tmp_path):
     from typer.testing import CliRunner
 
-    from ragbot.data.cli import data_app
+    from ragbot.tune.data.cli import data_app
 
     res = CliRunner().invoke(data_app, ["prepare", str(bitext_slice), "--out", str(tmp_path / "o"), "--json",
                                         "--near-dup-ratio", "90", "--seed", "3"])

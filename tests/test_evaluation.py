@@ -1,4 +1,4 @@
-"""ragbot.evaluation: eval-file parsing errors, metrics on synthetic CaseResults, fact matching."""
+"""ragbot.tune.evaluation: eval-file parsing errors, metrics on synthetic CaseResults, fact matching."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import json
 import pytest
 
 from ragbot.errors import InputError
-from ragbot.evaluation import (
+from ragbot.tune.evaluation import (
     CaseResult,
     gate_signals_from_dict,
     item_present,
     load_cases,
     metrics,
 )
-from ragbot.gate import Candidate, GateSignals
+from ragbot.chat.gate import Candidate, GateSignals
 
 
 def _write(tmp_path, lines):

@@ -1,4 +1,4 @@
-"""ragbot.finetune without training: grounded examples (hashing-embedder KB), q/k permutation,
+"""ragbot.tune.finetune without training: grounded examples (hashing-embedder KB), q/k permutation,
 LoRA GGUF export against the bundled base GGUF's tensor table, assistant-token masking, config,
 and the CLI's KB wiring (training replaced by a fake)."""
 
@@ -10,11 +10,11 @@ import re
 import numpy as np
 import pytest
 
-from ragbot import prompts
+from ragbot.chat import prompts
 from ragbot.config import PromptConfig
 from ragbot.errors import ConfigError, EmptyKnowledgeBaseError, InputError
-from ragbot.finetune.export import permute_qk, unpermute_qk
-from ragbot.finetune.grounded import faq_pair, grounded_examples, numeric_clauses, write_jsonl
+from ragbot.tune.finetune.export import permute_qk, unpermute_qk
+from ragbot.tune.finetune.grounded import faq_pair, grounded_examples, numeric_clauses, write_jsonl
 
 FAQ_CSV = """question,answer,category
 How much is the pet deposit?,The pet deposit is $300 per pet. It is refundable after move-out.,pets
@@ -190,7 +190,7 @@ def _fake_adapter(info, layers=(0, 1), r=4, extra=None):
 
 def test_export_writes_llama_cpp_lora_layout(tmp_path):
     gguf = pytest.importorskip("gguf")
-    from ragbot.finetune.export import lora_tensors, read_base_info, write_lora_gguf
+    from ragbot.tune.finetune.export import lora_tensors, read_base_info, write_lora_gguf
     from ragbot.generators.llama import bundled_model_path
 
     info = read_base_info(bundled_model_path())
@@ -222,7 +222,7 @@ def test_export_writes_llama_cpp_lora_layout(tmp_path):
 
 def test_export_rejects_what_llama_cpp_cannot_apply(tmp_path):
     pytest.importorskip("gguf")
-    from ragbot.finetune.export import lora_tensors, read_base_info
+    from ragbot.tune.finetune.export import lora_tensors, read_base_info
     from ragbot.generators.llama import bundled_model_path
 
     info = read_base_info(bundled_model_path())
@@ -261,7 +261,7 @@ class FakeChatTokenizer:
 
 
 def test_encode_chat_masks_exactly_the_assistant_replies():
-    from ragbot.finetune.hf import encode_chat
+    from ragbot.tune.finetune.hf import encode_chat
 
     tok = FakeChatTokenizer()
     msgs = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi there"},
@@ -275,7 +275,7 @@ def test_encode_chat_masks_exactly_the_assistant_replies():
 
 
 def test_encode_chat_truncation_rules():
-    from ragbot.finetune.hf import MIN_TARGET_TOKENS, encode_chat
+    from ragbot.tune.finetune.hf import MIN_TARGET_TOKENS, encode_chat
 
     tok = FakeChatTokenizer()
     long_answer = " ".join(["word"] * 40)
@@ -291,7 +291,7 @@ def test_encode_chat_truncation_rules():
 
 
 def test_finetune_config_validation():
-    from ragbot.finetune.config import FinetuneConfig
+    from ragbot.tune.finetune.config import FinetuneConfig
 
     assert FinetuneConfig().target_modules == ["q_proj", "k_proj", "v_proj", "o_proj"]
     for bad in ({"target_modules": []}, {"device": "tpu"}, {"learning_rate": 0}, {"unknown": 1}):
@@ -300,7 +300,7 @@ def test_finetune_config_validation():
 
 
 def test_read_jsonl_names_file_and_line(tmp_path):
-    from ragbot.finetune.train import read_jsonl
+    from ragbot.tune.finetune.train import read_jsonl
 
     p = tmp_path / "train.jsonl"
     p.write_text('{"messages": [{"role": "user", "content": "hi"}]}\n{"messages": "nope"}\n', encoding="utf-8")
@@ -310,7 +310,7 @@ def test_read_jsonl_names_file_and_line(tmp_path):
 
 def test_finetune_requires_split_files(tmp_path):
     pytest.importorskip("peft")
-    from ragbot.finetune.train import finetune
+    from ragbot.tune.finetune.train import finetune
 
     with pytest.raises(InputError, match="validation.jsonl"):
         (tmp_path / "train.jsonl").write_text("", encoding="utf-8")
@@ -326,9 +326,9 @@ def test_cli_with_kb_writes_grounded_examples_and_lora_path(tmp_path, monkeypatc
     import typer
     from typer.testing import CliRunner
 
-    import ragbot.finetune.train as train_mod
+    import ragbot.tune.finetune.train as train_mod
     from ragbot.config import BotConfig
-    from ragbot.finetune.cli import finetune_cmd
+    from ragbot.tune.finetune.cli import finetune_cmd
     from ragbot.kb import KnowledgeBase
 
     docs = tmp_path / "docs" / "faqs"

@@ -30,8 +30,8 @@ PROMPTS = [q for q, _ in FACTS] + ["How much is the deposit?", "Tell me a joke."
 def trained(tmp_path_factory):
     pytest.importorskip("peft")
     pytest.importorskip("gguf")
-    from ragbot.finetune.config import FinetuneConfig
-    from ragbot.finetune.train import finetune
+    from ragbot.tune.finetune.config import FinetuneConfig
+    from ragbot.tune.finetune.train import finetune
 
     d = tmp_path_factory.mktemp("ft")
     rows = [{"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": a}]} for q, a in FACTS]
@@ -47,7 +47,7 @@ def _last_logits_hf(report, ids_list):
     import torch
     from peft import PeftModel
 
-    from ragbot.finetune.hf import load_base
+    from ragbot.tune.finetune.hf import load_base
 
     base, _ = load_base(report.base_gguf)
     model = PeftModel.from_pretrained(base, report.peft_dir)
@@ -96,8 +96,8 @@ def test_llama_cpp_adapter_agrees_with_transformers(trained):
 
     from transformers import AutoTokenizer
 
-    import ragbot.finetune.export as export_mod
-    from ragbot.finetune.export import lora_tensors, read_base_info, read_peft_adapter, write_lora_gguf
+    import ragbot.tune.finetune.export as export_mod
+    from ragbot.tune.finetune.export import lora_tensors, read_base_info, read_peft_adapter, write_lora_gguf
 
     d, report = trained
     base = report.base_gguf
@@ -140,7 +140,7 @@ def test_encode_chat_with_the_real_template(trained):
 
     from transformers import AutoTokenizer
 
-    from ragbot.finetune.hf import encode_chat
+    from ragbot.tune.finetune.hf import encode_chat
 
     base = Path(trained[1].base_gguf)
     tok = AutoTokenizer.from_pretrained(str(base.parent), gguf_file=base.name)

@@ -9,7 +9,7 @@ import pytest
 
 from ragbot.config import GateConfig
 from ragbot.errors import InputError
-from ragbot.gate import Candidate, GateSignals, answer_score, decide, precheck
+from ragbot.chat.gate import Candidate, GateSignals, answer_score, decide, precheck
 from ragbot.types import Decision
 
 CFG = GateConfig()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ragbot.grounding import citations, extract_numbers, groundedness, strip_citations
+from ragbot.chat.grounding import citations, extract_numbers, groundedness, strip_citations
 
 LEASE = ("The security deposit is $1,000, payable before move-in. The tenant must give sixty (60) days "
          "written notice to end the tenancy. Rent of $1,450 is due on the 1st; a late fee of 5% applies after "

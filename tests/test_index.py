@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ragbot.embedders import normalize
+from ragbot.kb.embedders import normalize
 from ragbot.errors import InputError
-from ragbot.index import FaissIndex, NumpyIndex, faiss_gpu_count
+from ragbot.kb.index import FaissIndex, NumpyIndex, faiss_gpu_count
 
 DIM = 32
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from ragbot.bot import Bot
-from ragbot.evaluation import load_cases, run_eval
+from ragbot.tune.evaluation import load_cases, run_eval
 from ragbot.types import Decision
 
 pytestmark = pytest.mark.slow

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ragbot.intents import INTENTS, detect_intents
+from ragbot.chat.intents import INTENTS, detect_intents
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SAFETY = SHARED / "corpus" / "safety"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ragbot.embedders import HashingEmbedder
+from ragbot.kb.embedders import HashingEmbedder
 from ragbot.errors import EmptyKnowledgeBaseError, IndexMismatchError, InputError, KnowledgeBaseError
 from ragbot.kb import KnowledgeBase
 
@@ -150,7 +150,7 @@ def test_skipped_files_are_reported(tmp_path):
 
 WORKER = textwrap.dedent("""
     import sys, time
-    from ragbot.embedders import HashingEmbedder
+    from ragbot.kb.embedders import HashingEmbedder
     from ragbot.kb import KnowledgeBase
 
     class Slow(HashingEmbedder):

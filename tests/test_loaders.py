@@ -10,8 +10,8 @@ import pytest
 
 from ragbot.config import LoaderConfig
 from ragbot.errors import ConfigError, IngestError
-from ragbot.ingest import SUPPORTED_EXTENSIONS, detect_doc_type, load_file
-from ragbot.ingest.pdf import clean_pdf_text, is_xfa_notice
+from ragbot.kb.ingest import SUPPORTED_EXTENSIONS, detect_doc_type, load_file
+from ragbot.kb.ingest.pdf import clean_pdf_text, is_xfa_notice
 
 CFG = LoaderConfig()
 

@@ -1,4 +1,4 @@
-"""ragbot.plots: PNGs written from a synthetic eval result, and the risk-coverage numbers."""
+"""ragbot.tune.plots: PNGs written from a synthetic eval result, and the risk-coverage numbers."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from ragbot.errors import InputError
 
 pytest.importorskip("matplotlib")
 
-from ragbot.plots import latency_table, risk_coverage, write_eval_plots  # noqa: E402
+from ragbot.tune.plots import latency_table, risk_coverage, write_eval_plots  # noqa: E402
 
 
 def _case(i, expected, predicted, confidence, facts=(1, 1), signals=None, timings=None):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ragbot import prompts
+from ragbot.chat import prompts
 from ragbot.config import PromptConfig
 from ragbot.errors import InputError
 from ragbot.types import Chunk, Turn

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ragbot.embedders import HashingEmbedder
-from ragbot.retrieval import (ambiguity, competing, facts_differ, faq_match, group_for, group_of, humanize, named_groups, rewrite_query,
+from ragbot.kb.embedders import HashingEmbedder
+from ragbot.chat.retrieval import (ambiguity, competing, facts_differ, faq_match, group_for, group_of, humanize, named_groups, rewrite_query,
                               select_quotes)
 from ragbot.types import Chunk, Hit, Turn
 
@@ -72,7 +72,7 @@ def test_facts_differ():
 
 
 def test_competing_needs_close_relevant_and_different_candidates():
-    from ragbot.gate import Candidate
+    from ragbot.chat.gate import Candidate
 
     oak = Candidate("Oak Street", "oak.pdf", 0.70, quote="The deposit is $1,450.", quote_score=0.7)
     pine = Candidate("Pine Avenue", "pine.pdf", 0.66, quote="The deposit is $2,000.", quote_score=0.6)

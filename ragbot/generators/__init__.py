@@ -1,8 +1,8 @@
 """Generators turn chat messages into text plus per-token log-probs (see `Generator`)."""
 
-from .base import Generation, Generator, StopStream, validate_messages
-from .llama import LlamaCppGenerator, bundled_model_path
-from .scripted import ScriptedGenerator
+from ragbot.generators.base import Generation, Generator, StopStream, validate_messages
+from ragbot.generators.llama import LlamaCppGenerator, bundled_model_path
+from ragbot.generators.scripted import ScriptedGenerator
 
 __all__ = ["Generation", "Generator", "LlamaCppGenerator", "ScriptedGenerator", "StopStream",
            "bundled_model_path", "make_generator", "validate_messages"]

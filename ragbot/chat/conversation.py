@@ -1,0 +1,132 @@
+"""Conversations: sessions persisted in the KB directory (SQLite), the history window, the
+handoff state, and handoff handlers.
+
+sessions.sqlite tables: sessions(id, created_at, updated_at, state JSON) and
+turns(session_id, idx, role, content, decision, created_at). `state` holds the session's scope,
+`handed_off` (bool) with its ticket id, and `pending` (a clarifying question awaiting its answer).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import sqlite3
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from ragbot.errors import InputError, SessionNotFoundError
+from ragbot.types import HandoffTicket, Turn
+
+HandoffHandler = Callable[[HandoffTicket], None]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, created_at REAL, updated_at REAL, state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS turns (session_id TEXT NOT NULL, idx INTEGER NOT NULL, role TEXT NOT NULL,
+    content TEXT NOT NULL, decision TEXT, created_at REAL, PRIMARY KEY (session_id, idx));
+"""
+
+
+class SessionStore:
+    """Sessions in `path` (SQLite, WAL). `path=":memory:"` keeps them in memory."""
+
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+        self._conn.row_factory = sqlite3.Row
+        with contextlib.suppress(sqlite3.OperationalError):
+            self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.executescript(_SCHEMA)
+
+    def create(self, session_id: str | None = None, scope: dict | None = None) -> str:
+        """Create a session (a new uuid4 hex id unless given) and return its id."""
+        sid = session_id or uuid.uuid4().hex[:16]
+        if not sid.replace("-", "").replace("_", "").isalnum() or len(sid) > 64:
+            raise InputError(f"session id {sid!r} is invalid: use up to 64 letters, digits, '-' or '_'")
+        now = time.time()
+        with self._conn:
+            self._conn.execute("INSERT OR IGNORE INTO sessions VALUES (?, ?, ?, ?)",
+                               (sid, now, now, json.dumps({"scope": scope or {}, "handed_off": False})))
+        return sid
+
+    def exists(self, session_id: str) -> bool:
+        return self._conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is not None
+
+    def state(self, session_id: str) -> dict[str, Any]:
+        """The session's state dict; raises SessionNotFoundError for an unknown id."""
+        row = self._conn.execute("SELECT state FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        if row is None:
+            raise SessionNotFoundError(f"unknown session {session_id!r}; omit --session to start a new one")
+        return json.loads(row["state"])
+
+    def update_state(self, session_id: str, **changes: Any) -> dict[str, Any]:
+        state = self.state(session_id)
+        state.update(changes)
+        with self._conn:
+            self._conn.execute("UPDATE sessions SET state = ?, updated_at = ? WHERE id = ?",
+                               (json.dumps(state), time.time(), session_id))
+        return state
+
+    def append(self, session_id: str, role: str, content: str, decision: str | None = None) -> None:
+        if role not in ("user", "assistant"):
+            raise InputError(f"role must be 'user' or 'assistant', got {role!r}")
+        with self._conn:
+            n = self._conn.execute("SELECT COUNT(*) FROM turns WHERE session_id = ?", (session_id,)).fetchone()[0]
+            self._conn.execute("INSERT INTO turns VALUES (?, ?, ?, ?, ?, ?)",
+                               (session_id, n, role, content, decision, time.time()))
+
+    def turns(self, session_id: str) -> list[Turn]:
+        """All turns, oldest first."""
+        rows = self._conn.execute("SELECT role, content FROM turns WHERE session_id = ? ORDER BY idx", (session_id,))
+        return [Turn(r["role"], r["content"]) for r in rows]
+
+    def release(self, session_id: str) -> None:
+        """End a handoff: the bot answers this session again."""
+        self.update_state(session_id, handed_off=False, ticket_id=None)
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def history_window(turns: Sequence[Turn], max_turns: int, max_chars: int) -> list[Turn]:
+    """The most recent turns, at most `max_turns` messages and `max_chars` characters in all
+    (characters stand in for tokens: about 4 per token for English)."""
+    out: list[Turn] = []
+    used = 0
+    for t in reversed(list(turns)[-max_turns:] if max_turns > 0 else []):
+        if used + len(t.content) > max_chars and out:
+            break
+        out.append(t)
+        used += len(t.content)
+    return list(reversed(out))
+
+
+class JsonlHandoffHandler:
+    """Default handoff handler: appends each ticket as one JSON line to `path`
+    (handoffs.jsonl in the KB directory), under an exclusive file lock."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def __call__(self, ticket: HandoffTicket) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a", encoding="utf-8") as f:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+            try:
+                f.write(json.dumps(ticket.to_dict(), ensure_ascii=False) + "\n")
+                f.flush()
+            finally:
+                fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+def summarize(turns: Sequence[Turn], reason: str, max_chars: int = 240) -> str:
+    """A one-line ticket summary: the reason and the last user message (extractive, no model)."""
+    last_user = next((t.content for t in reversed(turns) if t.role == "user"), "")
+    text = " ".join(last_user.split())
+    if len(text) > max_chars:
+        text = text[: max_chars - 1] + "…"
+    return f"{reason} | customer: {text}"

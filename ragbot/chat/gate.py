@@ -1,0 +1,322 @@
+"""The confidence gate: signals in, Decision + confidence + reason out. Pure and deterministic.
+
+`decide(signals, config)` applies these rules in order; the first that fires decides (its id is
+`GateResult.rule`):
+
+ 1. emergency intent                                  -> HANDOFF, urgency "emergency"
+ 2. human / legal / discrimination / complaint / injection intent -> HANDOFF   (intent_<name>)
+ 3. no retrieval, or top_score < min_retrieval_score  -> HANDOFF  (out_of_scope)
+ 4. ambiguous, >= 2 candidate labels, no scope given  -> CLARIFY naming the candidates
+ 5. FAQ fast-path match                               -> ANSWER   (faq)
+ 6. nothing generated                                 -> HANDOFF  (no_generation)
+ 7. the model said it does not know                   -> HANDOFF  (dont_know)
+ 8. quote-only reply (model_answer_kept False) with quote_score < min_quote_score
+                                                      -> HANDOFF  (low_quote_score)
+ 9. numbers / names of the shown draft absent from the passages
+                                                      -> HANDOFF  (unsupported_numbers / _names)
+    (not CLARIFY: the user cannot resolve a figure the model invented; the caller may fall
+    back to quoting the supporting passage instead)
+10. groundedness < min_groundedness                   -> HANDOFF  (low_groundedness)
+11. mean_logprob < min_mean_logprob                   -> HANDOFF  (low_mean_logprob)
+12. min_logprob < min_token_logprob                   -> HANDOFF  (low_min_logprob)
+    (9-12 judge the model's draft; they are skipped for a quote-only reply, whose text is
+    verbatim passage sentences)
+13. require_citation and nothing cited                -> HANDOFF  (not_cited)
+14. answer_score < min_answer_confidence              -> HANDOFF  (low_confidence)
+15. otherwise                                         -> ANSWER   (grounded_answer)
+
+answer_score (the evidence that an answer from the documents is right, in [0, 1]) is the
+weighted mean of the components present, weights from GateConfig renormalised over them:
+  retrieval   r = clip((top_score - min_retrieval_score) / (good_retrieval_score - min_retrieval_score), 0, 1)
+  grounded    g = groundedness
+  fluency     l = exp(mean_logprob)  (geometric-mean probability of the generated tokens)
+  quote       q = quote_score        (when the caller selected a supporting quote)
+`confidence` is the gate's confidence in the decision it returned:
+  ANSWER (generated): answer_score;  ANSWER (FAQ): 0.5 + 0.5 r;
+  intent HANDOFF: intent_confidence;  out_of_scope: 0.5 + 0.5 clip((min - top) / |min|, 0, 1)
+  (1.0 when nothing was retrieved);  CLARIFY: 0.5 + 0.5 clip(1 - spread / ambiguity_margin, 0, 1)
+  with spread the score range of the named candidates;  other HANDOFFs: max(0.5, 1 - answer_score).
+All thresholds are initial guesses in GateConfig, to be refitted on a labelled dev set.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Mapping
+
+from ragbot.config import GateConfig
+from ragbot.errors import InputError
+from ragbot.chat.prompts import clarify_question
+from ragbot.types import Decision
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A competing reading of an ambiguous question, e.g. the same fact in two properties' leases.
+    label: what the user would pick ("Oak Street"); source: file name; score: cosine of its best
+    hit; scope: the chunk scope it comes from ({"property": "oak"}); quote: its sentence that best
+    supports an answer (what `retrieval.facts_differ` compares); quote_score: cosine of the
+    question and that sentence (None when no sentence was selected)."""
+
+    label: str
+    source: str
+    score: float
+    scope: Mapping[str, str] = field(default_factory=dict)
+    quote: str = ""
+    quote_score: float | None = None
+
+
+@dataclass(frozen=True)
+class GateSignals:
+    """Everything the gate looks at for one turn. None means "not measured" (e.g. no generation
+    ran on the FAQ fast path).
+
+    top_score / second_score: cosine of the best hit / best hit of another source or scope.
+    candidates: competing candidates close in score (computed by the caller), best first.
+    ambiguous: the caller judged the candidates to differ in the fact asked about.
+    competitors: the best hit of every property/document group the caller looked at for
+    ambiguity, best first, with quotes (`retrieval.competing` turns them into `candidates` for a
+    given ambiguity_margin; recorded so `ragbot calibrate` can replay other margins). Empty when
+    the turn was already narrowed to one property or document.
+    mean_logprob / min_logprob: from Generation (natural log, <= 0).
+    groundedness: Groundedness.score in [0, 1]; unsupported_numbers / _names: from grounding.
+    intents: ragbot.chat.intents.detect_intents output. faq_match: an FAQ answers the question
+    verbatim. cited: the answer cites a passage. scope_given: the caller passed a scope filter.
+    dont_know: the model replied that the passages do not answer.
+    quote_score: similarity of the question to the best quoted supporting sentence (quote-first
+    replies), None when no quote was selected.
+    model_answer_kept: None = the reply is the generated answer; True = generated answer plus
+    quotes; False = the draft was dropped and the reply is verbatim quotes only (then the draft's
+    groundedness, numbers, names and log-probs are not what the user sees, and only dont_know,
+    quote_score and citation are checked).
+    """
+
+    top_score: float | None = None
+    second_score: float | None = None
+    candidates: tuple[Candidate, ...] = ()
+    ambiguous: bool = False
+    competitors: tuple[Candidate, ...] = ()
+    mean_logprob: float | None = None
+    min_logprob: float | None = None
+    groundedness: float | None = None
+    unsupported_numbers: tuple[str, ...] = ()
+    unsupported_names: tuple[str, ...] = ()
+    intents: Mapping[str, str] = field(default_factory=dict)
+    faq_match: bool = False
+    cited: bool = False
+    scope_given: bool = False
+    dont_know: bool = False
+    quote_score: float | None = None
+    model_answer_kept: bool | None = None
+
+    def __post_init__(self):
+        for name in ("top_score", "second_score", "mean_logprob", "min_logprob", "groundedness", "quote_score"):
+            v = getattr(self, name)
+            if v is not None and (not isinstance(v, (int, float)) or math.isnan(v)):
+                raise InputError(f"GateSignals.{name} must be a number or None, got {v!r}")
+        if self.groundedness is not None and not 0.0 <= self.groundedness <= 1.0:
+            raise InputError(f"GateSignals.groundedness must be in [0, 1], got {self.groundedness}")
+        for name in ("mean_logprob", "min_logprob"):
+            v = getattr(self, name)
+            if v is not None and v > 1e-6:
+                raise InputError(f"GateSignals.{name} is a natural log-probability and must be <= 0, got {v}")
+
+    @property
+    def generated(self) -> bool:
+        """True when a generation ran (any generation signal is present)."""
+        return (self.mean_logprob is not None or self.groundedness is not None or self.min_logprob is not None
+                or self.model_answer_kept is not None)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["intents"] = dict(self.intents)
+        d["candidates"] = [{**asdict(c), "scope": dict(c.scope)} for c in self.candidates]
+        d["competitors"] = [{**asdict(c), "scope": dict(c.scope)} for c in self.competitors]
+        d["unsupported_numbers"] = list(self.unsupported_numbers)
+        d["unsupported_names"] = list(self.unsupported_names)
+        if d["min_logprob"] is not None and math.isinf(d["min_logprob"]):
+            d["min_logprob"] = None  # JSON has no -inf (empty generation)
+        return d
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """decision; confidence in [0, 1] (in the decision, see module docstring); reason: human-
+    readable, names the rule and the values; rule: short id; urgency: "emergency" | "normal" for
+    HANDOFF, else None; clarify_question: for CLARIFY; answer_score: evidence for answering in
+    [0, 1] (None when nothing was measured); signals: the input."""
+
+    decision: Decision
+    confidence: float
+    reason: str
+    rule: str
+    signals: GateSignals
+    urgency: str | None = None
+    clarify_question: str | None = None
+    answer_score: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"decision": self.decision.value, "confidence": round(self.confidence, 4), "reason": self.reason,
+                "rule": self.rule, "urgency": self.urgency, "clarify_question": self.clarify_question,
+                "answer_score": None if self.answer_score is None else round(self.answer_score, 4),
+                "signals": self.signals.to_dict()}
+
+
+def _clip(x: float) -> float:
+    return 0.0 if x != x else max(0.0, min(1.0, x))
+
+
+def retrieval_component(top_score: float | None, config: GateConfig) -> float:
+    """r in [0, 1]: linear from min_retrieval_score (0) to good_retrieval_score (1)."""
+    if top_score is None:
+        return 0.0
+    span = config.good_retrieval_score - config.min_retrieval_score
+    if span <= 0:
+        return 1.0 if top_score >= config.min_retrieval_score else 0.0
+    return _clip((top_score - config.min_retrieval_score) / span)
+
+
+def answer_score(signals: GateSignals, config: GateConfig) -> float | None:
+    """Weighted mean of the retrieval, groundedness, exp(mean_logprob) and quote components
+    present (module docstring); None when none is present or all present weights are zero.
+    For a quote-only reply (model_answer_kept False) groundedness counts as 1.0 (the quotes are
+    verbatim passage text) and the unseen draft's log-probs are left out."""
+    quote_only = signals.model_answer_kept is False
+    parts = []
+    if signals.top_score is not None:
+        parts.append((config.weight_retrieval, retrieval_component(signals.top_score, config)))
+    if quote_only:
+        parts.append((config.weight_groundedness, 1.0))
+    elif signals.groundedness is not None:
+        parts.append((config.weight_groundedness, _clip(signals.groundedness)))
+    if signals.mean_logprob is not None and not quote_only:
+        parts.append((config.weight_logprob, _clip(math.exp(min(0.0, signals.mean_logprob)))))
+    if signals.quote_score is not None:
+        parts.append((config.weight_quote, _clip(signals.quote_score)))
+    total = sum(w for w, _ in parts)
+    if not parts or total <= 0:
+        return None
+    return _clip(sum(w * v for w, v in parts) / total)
+
+
+def _result(decision, confidence, reason, rule, signals, score, urgency=None, question=None) -> GateResult:
+    if decision is Decision.HANDOFF and urgency is None:
+        urgency = "normal"
+    return GateResult(decision=decision, confidence=_clip(confidence), reason=reason, rule=rule, signals=signals,
+                      urgency=urgency, clarify_question=question, answer_score=score)
+
+
+def _clarify_options(signals: GateSignals, config: GateConfig) -> tuple[list[Candidate], str]:
+    seen, picked = set(), []
+    for c in sorted(signals.candidates, key=lambda c: -c.score):
+        key = c.label.strip().lower()
+        if key and key not in seen:
+            seen.add(key)
+            picked.append(c)
+    picked = picked[: config.max_candidates]
+    keys = [set(c.scope) for c in picked]
+    common = set.intersection(*keys) if keys else set()
+    varying = sorted(k for k in common if len({c.scope[k] for c in picked}) > 1)
+    return picked, (varying[0].replace("_", " ") if varying else "one")
+
+
+def precheck(signals: GateSignals, config: GateConfig) -> GateResult | None:
+    """Rules 1-5 (intents, out of scope, clarify, FAQ), which need no generation: call before
+    generating to skip the model when they fire. None means "generate, then call decide"."""
+    score = answer_score(signals, config)
+    intents = dict(signals.intents)
+
+    def also(skip: str) -> str:
+        return ", ".join(f"{k} ({v!r})" for k, v in intents.items() if k != skip)
+    for name in config.emergency_intents:
+        if name in intents:
+            extra = also(name)
+            return _result(Decision.HANDOFF, config.intent_confidence,
+                           f"rule intent_{name}: the message matches {name} ({intents[name]!r})"
+                           + (f"; also {extra}" if extra else ""), f"intent_{name}", signals, score, urgency="emergency")
+    for name in config.handoff_intents:
+        if name in intents:
+            extra = also(name)
+            return _result(Decision.HANDOFF, config.intent_confidence,
+                           f"rule intent_{name}: the message matches {name} ({intents[name]!r})"
+                           + (f"; also {extra}" if extra else ""), f"intent_{name}", signals, score)
+    top = signals.top_score
+    if top is None or top < config.min_retrieval_score:
+        if top is None:
+            conf, why = 1.0, "nothing was retrieved"
+        else:
+            conf = 0.5 + 0.5 * _clip((config.min_retrieval_score - top) / max(abs(config.min_retrieval_score), 1e-6))
+            why = f"top retrieval score {top:.3f} < min_retrieval_score {config.min_retrieval_score:.3f}"
+        return _result(Decision.HANDOFF, conf, f"rule out_of_scope: {why}", "out_of_scope", signals, score)
+    if signals.ambiguous and not signals.scope_given:
+        picked, what = _clarify_options(signals, config)
+        if len(picked) >= 2:
+            spread = max(c.score for c in picked) - min(c.score for c in picked)
+            conf = 0.5 + 0.5 * _clip(1.0 - spread / config.ambiguity_margin)
+            names = ", ".join(f"{c.label} ({c.source}, {c.score:.3f})" for c in picked)
+            return _result(Decision.CLARIFY, conf,
+                           f"rule ambiguous: {len(picked)} candidates within {spread:.3f} of each other and no "
+                           f"scope given: {names}", "ambiguous", signals, score,
+                           question=clarify_question([c.label for c in picked], what))
+    if signals.faq_match:
+        r = retrieval_component(top, config)
+        return _result(Decision.ANSWER, 0.5 + 0.5 * r,
+                       f"rule faq: an FAQ answers the question (top retrieval score {top:.3f})", "faq", signals, score)
+    return None
+
+
+def decide(signals: GateSignals, config: GateConfig | None = None) -> GateResult:
+    """Apply the gate rules (module docstring) and return the first that fires.
+    Pure: no I/O, no state; the same signals and config always give the same result."""
+    config = config or GateConfig()
+    early = precheck(signals, config)
+    if early is not None:
+        return early
+    score = answer_score(signals, config)
+    low = max(0.5, 1.0 - (score or 0.0))
+
+    def handoff(rule: str, why: str) -> GateResult:
+        return _result(Decision.HANDOFF, low, f"rule {rule}: {why}", rule, signals, score)
+
+    if not signals.generated:
+        return handoff("no_generation", "no FAQ matched and no generated answer was given to check")
+    if signals.dont_know:
+        return handoff("dont_know", "the model said the passages do not answer the question")
+    if signals.model_answer_kept is False:
+        q = signals.quote_score
+        if q is None or q < config.min_quote_score:
+            shown = "none" if q is None else f"{q:.2f}"
+            return handoff("low_quote_score", f"the draft was dropped and the best quote's similarity {shown} < "
+                                              f"min_quote_score {config.min_quote_score:.2f}")
+    elif config.block_unsupported_numbers and signals.unsupported_numbers:
+        return handoff("unsupported_numbers",
+                       f"the answer states {', '.join(map(repr, signals.unsupported_numbers))}, found in no passage")
+    elif config.block_unsupported_names and signals.unsupported_names:
+        return handoff("unsupported_names",
+                       f"the answer names {', '.join(map(repr, signals.unsupported_names))}, found in no passage")
+    quote_only = signals.model_answer_kept is False
+    g = None if quote_only else signals.groundedness
+    m = None if quote_only else signals.mean_logprob
+    mn = None if quote_only else signals.min_logprob
+    if g is not None and g < config.min_groundedness:
+        return handoff("low_groundedness", f"groundedness {g:.2f} < min_groundedness {config.min_groundedness:.2f}")
+    if m is not None and m < config.min_mean_logprob:
+        return handoff("low_mean_logprob", f"mean token log-prob {m:.2f} < min_mean_logprob {config.min_mean_logprob:.2f}")
+    if mn is not None and mn < config.min_token_logprob:
+        return handoff("low_min_logprob", f"least likely token log-prob {mn:.2f} < min_token_logprob "
+                                          f"{config.min_token_logprob:.2f}")
+    if config.require_citation and not signals.cited:
+        return handoff("not_cited", "the answer cites no passage")
+    if score is None or score < config.min_answer_confidence:
+        shown = "n/a" if score is None else f"{score:.2f}"
+        return handoff("low_confidence", f"answer score {shown} < min_answer_confidence {config.min_answer_confidence:.2f}")
+    parts = [f"retrieval {signals.top_score:.3f}"]
+    if g is not None:
+        parts.append(f"groundedness {g:.2f}")
+    if m is not None:
+        parts.append(f"mean log-prob {m:.2f}")
+    if signals.quote_score is not None:
+        parts.append(f"quote {signals.quote_score:.2f}" + (" (quotes only)" if quote_only else ""))
+    return _result(Decision.ANSWER, score, f"rule grounded_answer: answer score {score:.2f} ({', '.join(parts)})",
+                   "grounded_answer", signals, score)

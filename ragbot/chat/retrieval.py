@@ -1,0 +1,268 @@
+"""Retrieval for a conversation turn: query rewriting, scope and named-source filtering,
+ambiguity candidates, the FAQ fast path and quote selection.
+
+Groups: hits are grouped by what a user would name when asked to disambiguate: the scope
+(`property=oak-street` -> "Oak Street") for scoped chunks, otherwise the source document
+(file name, or the listing's name for listings).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import numpy as np
+from rapidfuzz import fuzz
+
+from ragbot.types import Hit, Turn
+
+_WORD = re.compile(r"[a-z0-9]+")
+_SENT = re.compile(r"(?<=[.!?;])\s+(?=[A-Z0-9(\"'])|\s+•\s*|\n\s*\n+")
+_FOLLOWUP = re.compile(r"^(and|or|but|also|what about|how about|same|then)\b|\b(it|that|this|there|they|them|those|these|its)\b",
+                       re.I)
+# words too common in document names to identify one ("lease", "apartment" ...)
+_GENERIC = {"the", "and", "for", "with", "from", "lease", "leases", "agreement", "apartment", "apartments", "home", "house",
+            "room", "private", "listing", "listings", "document", "rental", "rent", "unit", "property", "near", "faq",
+            "faqs", "pdf", "csv", "txt", "bedroom", "bed", "bath", "studio", "new", "great", "nice", "cozy", "downtown"}
+_QUANTITY = re.compile(r"\b(how (much|many|long|big|soon|late|early)|what (is|are) the (amount|fee|price|rent|deposit)|"
+                       r"when|what time|which (hours|suite|day))\b", re.I)
+
+
+def _tokens(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def humanize(value: str) -> str:
+    """'oak-street' -> 'Oak Street'; 'ontario_residential_tenancy_agreement.pdf' -> 'Ontario Residential Tenancy Agreement'."""
+    stem = re.sub(r"\.(pdf|csv|json|jsonl|md|txt|html?)$", "", value.split("#")[0], flags=re.I)
+    words = [w for w in re.split(r"[\s_\-]+", stem) if w and not re.fullmatch(r"\d+p?|v\d+", w, re.I)]
+    return " ".join(w if w.isupper() else w.capitalize() for w in words) or value
+
+
+@dataclass(frozen=True)
+class Group:
+    """What a hit belongs to for disambiguation. key: ('scope', 'property=oak-street') or ('source', name)."""
+
+    key: tuple[str, str]
+    label: str
+    scope: Mapping[str, str] = field(default_factory=dict)
+    source: str | None = None
+
+
+def group_of(hit: Hit) -> Group:
+    c = hit.chunk
+    return group_for(c.source, c.doc_type, c.scope, c.metadata)
+
+
+def group_for(source: str, doc_type: str, scope: Mapping[str, str], metadata: Mapping) -> Group:
+    if scope:
+        items = sorted(scope.items())
+        return Group(("scope", ",".join(f"{k}={v}" for k, v in items)), " / ".join(humanize(v) for _, v in items),
+                     scope=dict(items))
+    meta = metadata or {}
+    label = (meta.get("name") or meta.get("title")) if doc_type == "listing" else None
+    return Group(("source", source), str(label or humanize(source)).strip()[:80], source=source)
+
+
+def rewrite_query(question: str, history: Sequence[Turn], max_words: int = 10) -> str:
+    """Standalone retrieval query for a turn: a short or referential follow-up ("and pets?",
+    "what about it?") is prefixed with the previous user message, so retrieval keeps the entity
+    the conversation is about. Deterministic (no model call: the 135M model rewrites poorly)."""
+    prev = [t.content for t in history if t.role == "user"]
+    if not prev:
+        return question
+    if len(_tokens(question)) <= max_words or _FOLLOWUP.search(question):
+        return f"{prev[-1]} {question}"
+    return question
+
+
+_STOP = {"the", "and", "for", "with", "from", "into", "about", "can", "what", "how", "when", "where", "which", "who",
+         "are", "was", "were", "has", "have", "does", "did", "not", "you", "your", "our", "this", "that", "there"}
+
+
+def named_groups(text: str, groups: Sequence[Group]) -> list[Group]:
+    """Groups the text names. A group is named when its whole label (two or more words, not all
+    generic) occurs in the text as a phrase ("... at Pine Avenue Lofts" names "Pine Avenue"), or
+    when a label word no other label has (>= 4 letters) occurs together with a second label word
+    ("the Ontario agreement" names "Ontario Residential Tenancy Agreement")."""
+    words = set(_tokens(text))
+    norm = " " + " ".join(_tokens(text)) + " "
+    content = {g.key: {t for t in _tokens(g.label) if len(t) >= 3 and t not in _STOP} for g in groups}
+    df: dict[str, int] = {}
+    for toks in content.values():
+        for t in toks:
+            df[t] = df.get(t, 0) + 1
+    named = []
+    for g in groups:
+        label_words = _tokens(g.label)
+        toks = content[g.key]
+        phrase = " ".join(label_words)
+        if len(label_words) >= 2 and any(t not in _GENERIC for t in toks) and f" {phrase} " in norm:
+            named.append(g)
+            continue
+        rare = {t for t in toks if df[t] == 1 and len(t) >= 4 and t not in _GENERIC} & words
+        if rare and (len(toks & words) >= 2 or len(toks) == 1):
+            named.append(g)
+    return named
+
+
+def ambiguity(hits: Sequence[Hit], margin: float, max_candidates: int = 3) -> list[tuple[Group, Hit]]:
+    """Competing groups: the best hit of each group whose score is within `margin` (cosine) of
+    the top hit, best first. Company-wide FAQ and marketing hits (unscoped) never compete: they
+    answer for every property. Fewer than two entries means no ambiguity; whether the
+    competitors really differ is checked on their quotes (`facts_differ`)."""
+    if not hits:
+        return []
+    best: dict[tuple, tuple[Group, Hit]] = {}
+    for h in hits:
+        if not h.chunk.scope and h.chunk.doc_type in ("faq", "marketing"):
+            continue
+        g = group_of(h)
+        if g.key not in best:
+            best[g.key] = (g, h)
+    top = hits[0].score
+    close = [gh for gh in sorted(best.values(), key=lambda gh: -gh[1].score) if top - gh[1].score <= margin]
+    return close[:max_candidates]
+
+
+def competing(competitors: Sequence, top_score: float, margin: float, max_candidates: int = 3,
+              min_quote_score: float = -1.0) -> tuple:
+    """The clarify candidates among `competitors` (gate.Candidate with quotes, best first): those
+    within `margin` (cosine) of `top_score` whose quote answers the question at all (quote_score
+    >= min_quote_score, or not measured), at most `max_candidates`, kept only when there are two
+    or more and their quotes state different facts (`facts_differ`); else (). The quote check
+    keeps an off-topic question ("a recipe for lasagna?") from becoming "which listing do you
+    mean?". Pure, so the turn and `ragbot calibrate`'s replay decide ambiguity the same way."""
+    close = [c for c in competitors if top_score - c.score <= margin
+             and (c.quote_score is None or c.quote_score >= min_quote_score)][:max_candidates]
+    if len(close) < 2 or not facts_differ([c.quote for c in close]):
+        return ()
+    return tuple(close)
+
+
+_CALENDAR = re.compile(r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekday|weekend|january|"
+                       r"february|march|april|may|june|july|august|september|october|november|december)s?\b", re.I)
+
+
+def facts_differ(texts: Sequence[str]) -> bool:
+    """Whether supporting sentences from competing documents state different facts: different
+    sets of numbers (grounding.extract_numbers: "$1,450" vs "$2,000") or of day and month names
+    ("every Tuesday" vs "Monday and Thursday"), or, without either,
+    wording that differs (rapidfuzz token_set_ratio < 85)."""
+    from ragbot.chat.grounding import extract_numbers
+
+    nums = [(extract_numbers(t), frozenset(m.lower() for m in _CALENDAR.findall(t))) for t in texts]
+    if any(n or d for n, d in nums):
+        return any(x != nums[0] for x in nums[1:])
+    return any(fuzz.token_set_ratio(texts[0].lower(), t.lower()) < 85 for t in texts[1:])
+
+
+def faq_question(hit: Hit) -> str:
+    c = hit.chunk
+    return str(c.metadata.get("question") or c.text.split("\n")[0].removeprefix("Q: "))
+
+
+def faq_match(question: str, hits: Sequence[Hit], embedder, min_score: float, min_ratio: float,
+              top_n: int = 3, scoped: bool = False) -> Hit | None:
+    """The best FAQ pair among the first `top_n` hits whose stored *question* matches the
+    user's: cosine of the two questions' embeddings >= min_score and rapidfuzz token_set_ratio
+    >= min_ratio (0..100). Comparing questions, not the whole pair, keeps a long answer from
+    diluting the match. A scoped FAQ ("... at Pine Avenue Lofts?") is compared with its scope's
+    name left out of both questions. With `scoped` (the turn is narrowed to a property), a
+    matching FAQ of that scope wins over a company-wide one, whose answer is usually "it depends
+    on your property"."""
+    faqs = [h for h in hits[:top_n] if h.chunk.doc_type == "faq"]
+    if not faqs:
+        return None
+    pairs = []
+    for h in faqs:
+        q = faq_question(h)
+        if h.chunk.scope:
+            names = [group_of(h).label]
+            pairs.append((strip_names(question, names), strip_names(q, names)))
+        else:
+            pairs.append((question, q))
+    texts = list(dict.fromkeys(x for pair in pairs for x in pair))  # the user's question once, not per FAQ
+    vec = dict(zip(texts, embedder.embed_documents(texts)))
+    best = None
+    for h, (user_q, faq_q) in zip(faqs, pairs):
+        sim = float(vec[user_q] @ vec[faq_q])
+        if sim >= min_score and fuzz.token_set_ratio(user_q.lower(), faq_q.lower()) >= min_ratio:
+            rank = (bool(scoped and h.chunk.scope), sim)
+            if best is None or rank > best[0]:
+                best = (rank, h)
+    return None if best is None else best[1]
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A sentence selected from a hit as the answer's support. hit: index into the hits (0-based)."""
+
+    text: str
+    hit: int
+    score: float
+
+
+def strip_names(text: str, names: Sequence[str]) -> str:
+    """`text` without the words of `names` (a named property or document), for scoring passages
+    once the search is already narrowed to it: "late fee at Oak Street Apartments" -> "late fee
+    at Apartments"... the name no longer pulls listings titled with it above the late-fee clause.
+    Returns `text` unchanged when nothing would be left."""
+    drop = {w for name in names for w in _tokens(name) if w not in _STOP}
+    kept = [w for w in re.findall(r"\S+", text) if not (set(_tokens(w)) and set(_tokens(w)) <= drop)]
+    return " ".join(kept) or text
+
+
+def split_sentences(text: str, lines_are_units: bool = False) -> list[str]:
+    """Sentences of a passage, each at most 400 characters. PDF text keeps its line wraps, so
+    single newlines are joined; with `lines_are_units` (listings, FAQ pairs: one field a line)
+    every line is split on its own."""
+    out = []
+    parts = text.splitlines() if lines_are_units else [text]
+    segments = [seg for part in parts for seg in _SENT.split(part)]
+    min_len = 12 if lines_are_units else 25  # a bare heading ("Security Deposit.") supports nothing
+    for s in segments:
+        s = " ".join(s.split())
+        if len(s) >= min_len:
+            out.extend(s[i:i + 400] for i in range(0, len(s), 400))
+    return out
+
+
+def select_quotes(question: str, hits: Sequence[Hit], embedder, n: int = 2, max_chars: int = 450,
+                  ignore_words: Sequence[str] = ()) -> list[Quote]:
+    """Quote-first support (DESIGN.md): the sentences of the hits most similar to the question,
+    by cosine of embeddings plus a small lexical overlap bonus and, for quantity questions
+    ("how much/long/many"), a bonus for sentences with numbers. `ignore_words` (e.g. the name of
+    the document the question names) earn no overlap bonus, so a title line does not win just
+    by repeating the name. At most n quotes, max_chars in all."""
+    cands: list[tuple[str, int]] = list({
+        s: (s, i) for i, h in reversed(list(enumerate(hits)))  # identical sentences: keep the best hit's
+        for s in split_sentences(h.chunk.text, lines_are_units=h.chunk.doc_type in ("listing", "faq"))
+        if not s.startswith("Q: ")}.values())
+    if not cands:
+        return []
+    ignored = {w for text in ignore_words for w in _tokens(text) if w not in _STOP}
+    # the document's own name would pull its title and letterhead lines to the top: leave it out
+    qvec = embedder.embed_query(strip_names(question, ignore_words))
+    svecs = embedder.embed_documents([s for s, _ in cands])
+    cos = svecs @ qvec
+    qwords = {w for w in _tokens(question) if len(w) > 3 and w not in _GENERIC and w not in ignored}
+    wants_number = bool(_QUANTITY.search(question))
+    scores = []
+    for (s, i), c in zip(cands, cos):
+        words = set(_tokens(s))
+        overlap = len(qwords & words) / max(1, len(qwords))
+        bonus = 0.08 if wants_number and re.search(r"\d|\b(one|two|three|six|sixty|ninety|thirty)\b", s, re.I) else 0.0
+        scores.append(float(c) + 0.15 * overlap + bonus - 0.02 * i)
+    order = np.argsort(-np.array(scores))
+    quotes, used = [], 0
+    for j in order[:n * 3]:
+        s, i = cands[j]
+        if used + len(s) > max_chars and quotes:
+            break
+        quotes.append(Quote(s, i, scores[j]))
+        used += len(s)
+        if len(quotes) >= n:
+            break
+    return quotes

@@ -1,8 +1,0 @@
-"""Vector indexes: the VectorIndex protocol, FAISS (CPU, GPU when present) and an exact NumPy
-reference used by tests and as a conformance baseline."""
-
-from .base import VectorIndex, check_vectors
-from .faiss_index import FaissIndex, faiss_gpu_count
-from .numpy_index import NumpyIndex
-
-__all__ = ["VectorIndex", "FaissIndex", "NumpyIndex", "faiss_gpu_count", "check_vectors"]

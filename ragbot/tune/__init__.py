@@ -1,0 +1,1 @@
+"""The tuning layer: evaluation, calibration, plots, data preparation and LoRA fine-tuning."""

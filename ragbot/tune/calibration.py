@@ -1,0 +1,357 @@
+"""Fit the confidence gate's thresholds (GateConfig) on a labelled eval set (`ragbot calibrate`).
+
+Method
+------
+1. Record: every case runs ONCE through the real Bot (`record_cases`); the gate signals of its
+   turn (`Reply.signals`) are kept. The recording bot uses `recording_config(config)`, which is
+   the KB's config with `gate.min_groundedness = 0` and `gate.min_retrieval_score = -1`:
+   turn.compose_answer keeps the model's draft only when groundedness >= min_groundedness, so
+   recording with 0 keeps every viable draft (non-empty, no unsupported number or name, not "I
+   don't know") and any other value can be replayed exactly (`replay_signals`); and a turn that
+   skipped generation because it was out of scope (gate.precheck) would have no generation
+   signals to replay with a lower min_retrieval_score, so nothing is out of scope while
+   recording. Likewise `Bot.ambiguity_window` is set to RECORD_WINDOW: the turn collects every
+   competing property/document within that cosine window of the top hit, with its supporting
+   quote (`GateSignals.competitors`), and never stops to clarify, so any ambiguity_margin up to
+   the window is replayed by `retrieval.competing`, exactly as turn.py decides it.
+2. Not searched: `max_candidates`, the intent lists, the weights and the block_* /
+   require_citation switches.
+3. Search: coordinate ascent over SEARCHED in this order (min_retrieval_score,
+   min_clarify_quote_score before ambiguity_margin, which can only widen safely once off-topic
+   competitors are filtered out, min_mean_logprob, min_token_logprob, min_answer_confidence,
+   min_quote_score, min_groundedness: the draft's own checks before min_groundedness, which can
+   switch the draft off altogether), replaying the pure `gate.decide` on the recorded signals:
+   no model calls. Candidate values per threshold are midpoints between consecutive distinct
+   recorded values of its signal (for ambiguity_margin: the gaps between the top score and each
+   competitor's, plus the recording window; for min_clarify_quote_score: the competitors' quote
+   scores; at most `max_values`, by quantiles), one value below and one above all of them, and
+   the current value. Objective, lexicographic: (handoff recall >=
+   min_handoff_recall, then decision accuracy; when no value reaches the floor, the highest
+   handoff recall, then accuracy). A threshold moves only when that gains something; it then
+   takes the midpoint of the widest run (in value) of adjacent equally good values: the widest
+   margin to both sides, however densely the recorded values crowd one end. Passes repeat until one improves nothing (at most `max_passes`).
+4. Cross-validation: stratified k folds (by expected decision, deterministic); per fold, fit on
+   the other folds and score the held-out fold with the starting and the fitted thresholds. The
+   means of those held-out scores are what to trust; the thresholds stored are then fitted on
+   all cases.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from ragbot.config import BotConfig, GateConfig
+from ragbot.errors import InputError
+from ragbot.tune.evaluation import DECISIONS, EvalCase, gate_signals_from_dict
+from ragbot.chat.gate import GateSignals, answer_score, decide
+from ragbot.chat.retrieval import competing
+
+RECORD_WINDOW = 0.3  # cosine window of competitors recorded for replaying ambiguity_margin (step 1)
+
+SEARCHED = ("min_retrieval_score", "min_clarify_quote_score", "ambiguity_margin", "min_mean_logprob", "min_token_logprob", "min_answer_confidence", "min_quote_score",
+            "min_groundedness")
+_SIGNAL_OF = {"min_retrieval_score": "top_score", "min_quote_score": "quote_score",
+              "min_groundedness": "groundedness", "min_mean_logprob": "mean_logprob",
+              "min_token_logprob": "min_logprob"}
+
+
+@dataclass(frozen=True)
+class RecordedCase:
+    """One labelled case and the gate signals its turn produced. draft_threshold: the
+    gate.min_groundedness the recording bot used (0 for exact replay); ambiguity_window: the
+    Bot.ambiguity_window it used (None: the recorded ambiguity decision is replayed as it was)."""
+
+    id: str
+    expected: str
+    signals: GateSignals
+    decision: str
+    rule: str
+    draft_threshold: float = 0.0
+    ambiguity_window: float | None = None
+
+
+def recording_config(config: BotConfig) -> BotConfig:
+    """`config` with gate.min_groundedness = 0 and gate.min_retrieval_score = -1 (module
+    docstring, step 1)."""
+    gate = config.gate.model_copy(update={"min_groundedness": 0.0, "min_retrieval_score": -1.0})
+    return config.model_copy(update={"gate": gate})
+
+
+def record_cases(bot, cases: Sequence[EvalCase], progress: Callable[[Iterable], Iterable] | None = None,
+                 window: float = RECORD_WINDOW) -> list[RecordedCase]:
+    """Ask every case once (fresh session, its history and scope) and keep its gate signals.
+    Use a bot built with `recording_config` for exact replay; `bot.ambiguity_window` is set to
+    `window` while recording (module docstring, step 1). One model call per case at most."""
+    out = []
+    saved, bot.ambiguity_window = bot.ambiguity_window, window
+    try:
+        for case in (progress(cases) if progress else cases):
+            reply = bot.ask(case.question, scope=dict(case.scope) or None, history=case.history)
+            out.append(RecordedCase(id=case.id, expected=case.expected_decision,
+                                    signals=gate_signals_from_dict(reply.signals), decision=reply.decision.value,
+                                    rule=reply.rule, draft_threshold=bot.config.gate.min_groundedness,
+                                    ambiguity_window=window))
+    finally:
+        bot.ambiguity_window = saved
+    return out
+
+
+def replay_signals(rec: RecordedCase, gate: GateConfig, ambiguity: bool = True) -> GateSignals:
+    """The signals the turn would have produced with `gate`. Two things depend on thresholds:
+    model_answer_kept and cited (on min_groundedness, via turn.compose_answer; exact when
+    rec.draft_threshold is 0, otherwise a dropped draft below the recording threshold is assumed
+    viable), and, with `ambiguity` and a case recorded with an ambiguity window, the clarify
+    candidates (on ambiguity_margin, at most the window, and max_candidates, via
+    `retrieval.competing`)."""
+    s = rec.signals
+    if ambiguity and rec.ambiguity_window is not None and s.top_score is not None:
+        margin = min(gate.ambiguity_margin, rec.ambiguity_window)
+        cands = competing(s.competitors, s.top_score, margin, gate.max_candidates, gate.min_clarify_quote_score)
+        s = replace(s, candidates=cands, ambiguous=bool(cands))
+    if s.model_answer_kept is None or s.groundedness is None:
+        return s
+    viable = s.model_answer_kept or (not s.unsupported_numbers and not s.unsupported_names
+                                     and s.groundedness < rec.draft_threshold)
+    kept = viable and s.groundedness >= gate.min_groundedness
+    if kept == s.model_answer_kept:
+        return s
+    # a kept draft always carries a citation; a dropped one leaves only the quotes' citations
+    return replace(s, model_answer_kept=kept, cited=True if kept else s.quote_score is not None)
+
+
+def predict(recorded: Sequence[RecordedCase], gate: GateConfig, ambiguity: bool = True) -> list[str]:
+    """Decisions ("answer" | "clarify" | "handoff") the gate takes on the replayed signals."""
+    return [decide(replay_signals(r, gate, ambiguity), gate).decision.value for r in recorded]
+
+
+@dataclass(frozen=True)
+class Score:
+    """accuracy: share of decisions equal to the expected one; handoff_recall: share of expected
+    handoffs predicted handoff (None when no case expects a handoff); n: cases."""
+
+    accuracy: float
+    handoff_recall: float | None
+    n: int
+
+    def key(self, floor: float) -> tuple:
+        rec = 1.0 if self.handoff_recall is None else self.handoff_recall
+        ok = rec >= floor - 1e-12
+        return (ok, self.accuracy if ok else rec, self.accuracy)
+
+
+def score(recorded: Sequence[RecordedCase], gate: GateConfig) -> Score:
+    pred = predict(recorded, gate)
+    exp = [r.expected for r in recorded]
+    n = len(exp)
+    acc = sum(p == e for p, e in zip(pred, exp)) / n if n else 0.0
+    hand = [p for p, e in zip(pred, exp) if e == "handoff"]
+    return Score(accuracy=acc, handoff_recall=(sum(p == "handoff" for p in hand) / len(hand)) if hand else None, n=n)
+
+
+def _field_bounds(name: str) -> tuple[float, float]:
+    lo, hi = -math.inf, math.inf
+    for m in GateConfig.model_fields[name].metadata:
+        lo = getattr(m, "ge", None) if getattr(m, "ge", None) is not None else lo
+        hi = getattr(m, "le", None) if getattr(m, "le", None) is not None else hi
+    return lo, hi
+
+
+def candidate_values(name: str, recorded: Sequence[RecordedCase], gate: GateConfig, max_values: int = 40) -> list[float]:
+    """Sorted thresholds to try for GateConfig field `name` (module docstring, step 3)."""
+    if name == "min_answer_confidence":
+        vals = [answer_score(replay_signals(r, gate), gate) for r in recorded]
+    elif name == "ambiguity_margin":
+        recorded = [r for r in recorded if r.ambiguity_window is not None and r.signals.top_score is not None]
+        vals = [r.signals.top_score - c.score for r in recorded for c in r.signals.competitors[1:]]
+    elif name == "min_clarify_quote_score":
+        vals = [c.quote_score for r in recorded if r.ambiguity_window is not None for c in r.signals.competitors]
+    else:
+        vals = [getattr(r.signals, _SIGNAL_OF[name]) for r in recorded]
+    vals = np.unique([float(v) for v in vals if v is not None and math.isfinite(v)])
+    cands = [float(getattr(gate, name))]
+    if vals.size:
+        if vals.size > max_values:
+            vals = np.unique(np.quantile(vals, np.linspace(0, 1, max_values)))
+        cands += ((vals[1:] + vals[:-1]) / 2).tolist() + [float(vals[0]) - 0.01, float(vals[-1]) + 0.01]
+    lo, hi = _field_bounds(name)
+    if name == "ambiguity_margin":  # gt=0; beyond the recorded window nothing can be replayed
+        lo, hi = 1e-3, min([hi] + [r.ambiguity_window for r in recorded if r.ambiguity_window is not None])
+        cands.append(hi)
+    out = sorted({round(min(max(v, lo), hi), 6) for v in cands})
+    if name == "min_retrieval_score":
+        out = [v for v in out if v < gate.good_retrieval_score]
+    return out
+
+
+def _pick(values: list[float], keys: list[tuple], current: float) -> tuple[float, tuple]:
+    best = max(keys)
+    if any(k == best and abs(v - current) < 1e-9 for v, k in zip(values, keys)):
+        return current, best  # no move without a gain
+    runs, cur = [], []
+    for v, k in zip(values, keys):
+        if k == best:
+            cur.append(v)
+        elif cur:
+            runs.append(cur)
+            cur = []
+    if cur:
+        runs.append(cur)
+    run = max(runs, key=lambda r: (r[-1] - r[0], len(r)))
+    return round((run[0] + run[-1]) / 2, 6), best  # the middle of the range, not of the list
+
+
+def fit(recorded: Sequence[RecordedCase], start: GateConfig, min_handoff_recall: float = 0.9,
+        searched: Sequence[str] = SEARCHED, max_passes: int = 4, max_values: int = 40) -> GateConfig:
+    """Coordinate ascent from `start` (module docstring, step 3); returns the fitted GateConfig
+    (the other fields as in `start`). Raises InputError for no cases or an unknown field."""
+    if not recorded:
+        raise InputError("calibration needs at least one recorded case")
+    unknown = [n for n in searched if n not in SEARCHED]
+    if unknown:
+        raise InputError(f"cannot search {unknown}; searchable thresholds: {SEARCHED}")
+    gate = start
+    best = score(recorded, gate).key(min_handoff_recall)
+    for _ in range(max_passes):
+        improved = False
+        for name in searched:
+            values = candidate_values(name, recorded, gate, max_values)
+            configs = [gate.model_copy(update={name: v}) for v in values]
+            keys = [score(recorded, c).key(min_handoff_recall) for c in configs]
+            value, key = _pick(values, keys, float(getattr(gate, name)))
+            improved |= key > best
+            best = max(best, key)
+            gate = gate.model_copy(update={name: value})
+        if not improved:
+            break
+    return GateConfig.model_validate(gate.model_dump())
+
+
+def folds_of(recorded: Sequence[RecordedCase], k: int) -> list[int]:
+    """Fold index per case: stratified by expected decision, order by a hash of the id
+    (deterministic, independent of file order), dealt round-robin."""
+    fold = [0] * len(recorded)
+    i = 0
+    for d in DECISIONS:
+        idx = [j for j, r in enumerate(recorded) if r.expected == d]
+        idx.sort(key=lambda j: hashlib.sha256(recorded[j].id.encode()).hexdigest())
+        for j in idx:
+            fold[j] = i % k
+            i += 1
+    return fold
+
+
+@dataclass
+class CalibrationReport:
+    """before / after: GateConfig; cv_*: means over folds of held-out scores (None without CV);
+    all_*: scores on all cases; fold_scores: per fold {"n", "before": Score, "after": Score}."""
+
+    before: GateConfig
+    after: GateConfig
+    folds: int
+    min_handoff_recall: float
+    all_before: Score
+    all_after: Score
+    cv_accuracy_before: float | None = None
+    cv_accuracy_after: float | None = None
+    cv_handoff_recall_before: float | None = None
+    cv_handoff_recall_after: float | None = None
+    fold_scores: list[dict[str, Any]] = field(default_factory=list)
+    searched: tuple[str, ...] = SEARCHED
+
+    def changes(self) -> dict[str, tuple[float, float]]:
+        """{field: (before, after)} for the searched thresholds."""
+        return {n: (getattr(self.before, n), getattr(self.after, n)) for n in self.searched}
+
+    def to_dict(self) -> dict[str, Any]:
+        def sd(s: Score) -> dict:
+            return {"accuracy": s.accuracy, "handoff_recall": s.handoff_recall, "n": s.n}
+        return {"cases": self.all_before.n, "folds": self.folds, "min_handoff_recall": self.min_handoff_recall,
+                "searched": list(self.searched),
+                "thresholds": {n: {"before": b, "after": a} for n, (b, a) in self.changes().items()},
+                "cv": {"accuracy_before": self.cv_accuracy_before, "accuracy_after": self.cv_accuracy_after,
+                       "handoff_recall_before": self.cv_handoff_recall_before,
+                       "handoff_recall_after": self.cv_handoff_recall_after,
+                       "folds": [{"n": f["n"], "before": sd(f["before"]), "after": sd(f["after"])}
+                                 for f in self.fold_scores]},
+                "all": {"before": sd(self.all_before), "after": sd(self.all_after)}}
+
+
+def _mean(xs: list[float | None]) -> float | None:
+    xs = [x for x in xs if x is not None]
+    return float(np.mean(xs)) if xs else None
+
+
+def calibrate(recorded: Sequence[RecordedCase], start: GateConfig, folds: int = 5, min_handoff_recall: float = 0.9,
+              searched: Sequence[str] = SEARCHED) -> CalibrationReport:
+    """Cross-validate `fit` with `folds` stratified folds (skipped when folds < 2 or there are
+    fewer cases than folds), then fit on all cases. Raises InputError for no cases or a floor
+    outside [0, 1]."""
+    if not recorded:
+        raise InputError("calibration needs at least one recorded case; check the eval file")
+    if not 0.0 <= min_handoff_recall <= 1.0:
+        raise InputError(f"min_handoff_recall must be in [0, 1], got {min_handoff_recall}")
+    report_folds = []
+    if folds >= 2 and len(recorded) >= folds:
+        assign = folds_of(recorded, folds)
+        for f in range(folds):
+            train = [r for r, a in zip(recorded, assign) if a != f]
+            test = [r for r, a in zip(recorded, assign) if a == f]
+            if not test or not train:
+                continue
+            fitted = fit(train, start, min_handoff_recall, searched)
+            report_folds.append({"n": len(test), "before": score(test, start), "after": score(test, fitted)})
+    after = fit(recorded, start, min_handoff_recall, searched)
+    cv = bool(report_folds)
+    return CalibrationReport(
+        before=start, after=after, folds=len(report_folds), min_handoff_recall=min_handoff_recall,
+        all_before=score(recorded, start), all_after=score(recorded, after),
+        cv_accuracy_before=_mean([f["before"].accuracy for f in report_folds]) if cv else None,
+        cv_accuracy_after=_mean([f["after"].accuracy for f in report_folds]) if cv else None,
+        cv_handoff_recall_before=_mean([f["before"].handoff_recall for f in report_folds]) if cv else None,
+        cv_handoff_recall_after=_mean([f["after"].handoff_recall for f in report_folds]) if cv else None,
+        fold_scores=report_folds, searched=tuple(searched))
+
+
+def store_gate(kb_dir, gate: GateConfig) -> BotConfig:
+    """Write `gate` into the KB's config.json (BotConfig.load -> replace gate -> save); the
+    other settings in the file are kept. Returns the saved BotConfig."""
+    config = BotConfig.load(kb_dir)
+    config.gate = gate
+    config.save(kb_dir)
+    return config
+
+
+def _expected_ok(recorded: Sequence[RecordedCase]) -> None:
+    bad = [r.id for r in recorded if r.expected not in DECISIONS]
+    if bad:
+        raise InputError(f"cases {bad[:5]} have an expected decision outside {DECISIONS}")
+
+
+def replay_check(recorded: Sequence[RecordedCase], recording_gate: GateConfig) -> list[str]:
+    """Ids of cases whose replayed decision under the recording gate differs from the recorded
+    one (should be empty; a non-empty list means turn.py decides something the replay misses)."""
+    _expected_ok(recorded)
+    pred = predict(recorded, recording_gate, ambiguity=False)  # recorded turns never stopped to clarify
+    return [r.id for r, p in zip(recorded, pred) if p != r.decision]
+
+
+def recorded_from_mapping(rows: Iterable[Mapping[str, Any]]) -> list[RecordedCase]:
+    """RecordedCase list from dicts {id, expected, signals, decision?, rule?, draft_threshold?,
+    ambiguity_window?}
+    (e.g. saved eval cases, or synthetic ones in tests)."""
+    out = []
+    for i, row in enumerate(rows):
+        if row.get("expected") not in DECISIONS:
+            raise InputError(f"row {i}: expected must be one of {DECISIONS}, got {row.get('expected')!r}")
+        out.append(RecordedCase(id=str(row.get("id", i)), expected=row["expected"],
+                                signals=gate_signals_from_dict(row.get("signals") or {}),
+                                decision=str(row.get("decision") or row.get("predicted") or ""),
+                                rule=str(row.get("rule", "")), draft_threshold=float(row.get("draft_threshold", 0.0)),
+                                ambiguity_window=None if row.get("ambiguity_window") is None
+                                else float(row["ambiguity_window"])))
+    return out

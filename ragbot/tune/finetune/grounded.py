@@ -1,0 +1,229 @@
+"""Grounded training examples built from a knowledge base, in exactly the inference prompt format.
+
+Every example is the chat `messages` list that `ragbot.chat.prompts.build_prompt` produces for a
+question and the passages retrieved for it (the same system prompt, numbering and budget the bot
+uses), plus the assistant reply the bot should give:
+
+- intent "grounded": an FAQ chunk's question, the passages retrieved for it (scope of the FAQ,
+  company-wide chunks included, as `ragbot.chat.turn` does), the FAQ chunk forced in when retrieval
+  missed it -> the first `max_answer_sentences` sentences of the FAQ answer + " [n]", n being the
+  FAQ passage's number in the prompt.
+- intent "quote": for lease/document chunks with clause headings ("5. LATE FEE AND RETURNED
+  PAYMENTS", "## Parking"), the first complete sentence containing a digit under each heading
+  -> a template question ("What does the Oak Street Apartments Residential Lease Agreement say
+  about late fee and returned payments?") and the reply `“<sentence>” [n]`, the quote-first
+  form of `ragbot.chat.turn.compose_answer`.
+- intent "abstain": a question with the passages retrieved for a DIFFERENT question, none of
+  them among the `k_related` best hits for the question itself (searched over the whole KB)
+  -> `prompts.DONT_KNOW`, the exact reply the system prompt asks for.
+
+With `shuffle_passages` the gold passage is moved to a random position, so the model learns to
+find the passage that answers instead of always citing [1]. Records have the fields of
+`ragbot data prepare` output: messages, intent, conversation_id, source.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+from ragbot.chat import prompts
+from ragbot.config import PromptConfig
+from ragbot.errors import EmptyKnowledgeBaseError, InputError
+
+QUOTE_DOC_TYPES = ("lease", "document")
+_HEADING = re.compile(r"^\s*(?:\d{1,2}\.\s+([A-Z][A-Z0-9 ,'&/()\-]{2,80})|#{1,4}\s+(.{3,80}))\s*$")
+_SENT_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"“])")
+_DIGIT = re.compile(r"\d")
+QUESTION_TEMPLATES = (
+    "What does the {doc} say about {topic}?",
+    "According to the {doc}, what are the terms on {topic}?",
+    "What is the rule on {topic} in the {doc}?",
+)
+
+
+def _norm(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def sentences(text: str) -> list[str]:
+    """Sentences of `text` (line wraps joined; split after . ! ? before a capital)."""
+    return [s for s in (_norm(x) for x in _SENT_SPLIT.split(_norm(text))) if s]
+
+
+def faq_pair(chunk) -> tuple[str, str] | None:
+    """(question, answer) of an FAQ chunk from its metadata, else parsed from "Q: ...\\nA: ..."
+    text; None when neither is there."""
+    meta = chunk.metadata or {}
+    q, a = meta.get("question"), meta.get("answer")
+    if not (q and a):
+        m = re.match(r"\s*Q:\s*(.+?)\n\s*A:\s*(.+)\s*$", chunk.text, re.DOTALL)
+        if not m:
+            return None
+        q, a = m.group(1), m.group(2)
+    return _norm(q), _norm(a)
+
+
+def numeric_clauses(text: str) -> list[tuple[str, str]]:
+    """(heading, sentence) pairs: for every heading line in `text` (numbered upper-case clause
+    titles or Markdown headings), the first complete sentence of the section after it that
+    contains a digit, has no blank form field ("___") and ends with . ! or ?; at most one per
+    heading. Sentences cut by a chunk boundary are not used (the section must start at a heading
+    inside the chunk)."""
+    out, heading, body = [], None, []
+
+    def flush():
+        if heading is None:
+            return
+        for s in sentences(" ".join(body)):
+            if _DIGIT.search(s) and "__" not in s and s[-1] in ".!?" and 30 <= len(s) <= 400:
+                out.append((heading, s))
+                return
+
+    for line in text.splitlines():
+        m = _HEADING.match(line)
+        if m:
+            flush()
+            heading, body = _norm(m.group(1) or m.group(2)).strip("#: ").lower(), []
+        elif heading is not None:
+            body.append(line)
+    flush()
+    return out
+
+
+def _doc_name(chunk) -> str:
+    from ragbot.chat.retrieval import humanize
+
+    title = (chunk.metadata or {}).get("title")
+    return _norm(title) if title else humanize(chunk.source)
+
+
+def _first_sentences(text: str, n: int) -> str:
+    parts = sentences(text)
+    return " ".join(parts[:n]) if parts else _norm(text)
+
+
+def grounded_examples(kb, *, prompt_config: PromptConfig | None = None,
+                      count_tokens: Callable[[str], int] | None = None, k: int = 3, k_related: int = 10,
+                      abstain_ratio: float = 0.5, quote_doc_types: Sequence[str] = QUOTE_DOC_TYPES,
+                      max_answer_sentences: int = 2, shuffle_passages: bool = True, seed: int = 13,
+                      show_progress: bool = False) -> list[dict]:
+    """Build grounded / quote / abstain chat examples from every chunk of `kb`
+    (ragbot.kb.KnowledgeBase). See the module docstring for what each kind contains.
+
+    prompt_config: the PromptConfig the bot uses (a KB's BotConfig.prompt); default PromptConfig().
+    count_tokens: the generator's token counter (budgeting as at inference); default: the bundled
+        GGUF's tokenizer through LlamaCppGenerator.
+    k: passages per prompt (RetrievalConfig.k_prompt). k_related: hits of a question that an
+        abstain example's passages must avoid. abstain_ratio: abstain examples per answerable one.
+    Examples whose gold passage is dropped or truncated by the token budget are left out.
+    Returns a list of {"messages", "intent", "conversation_id", "source"} dicts, seeded order.
+    Raises EmptyKnowledgeBaseError when the KB holds no chunks, InputError for bad arguments.
+    """
+    if k < 1 or k_related < k:
+        raise InputError(f"need k >= 1 and k_related >= k, got k={k}, k_related={k_related}")
+    if abstain_ratio < 0 or max_answer_sentences < 1:
+        raise InputError("abstain_ratio must be >= 0 and max_answer_sentences >= 1")
+    if kb.index is None or len(kb) == 0:
+        raise EmptyKnowledgeBaseError(f"the knowledge base at {kb.root} is empty; ingest documents first")
+    pc = prompt_config or PromptConfig()
+    if count_tokens is None:
+        from ragbot.config import GeneratorConfig
+        from ragbot.generators.llama import LlamaCppGenerator
+
+        count_tokens = LlamaCppGenerator(GeneratorConfig()).count_tokens
+    from tqdm.auto import tqdm
+
+    rng = random.Random(seed)
+    chunks = kb.chunks_by_ids(kb.index.ids().tolist())
+    items = []  # (question, gold chunk, reply text without the citation, intent)
+    for _, c in sorted(chunks.items()):
+        if c.doc_type == "faq":
+            pair = faq_pair(c)
+            if pair:
+                items.append((pair[0], c, _first_sentences(pair[1], max_answer_sentences), "grounded"))
+        elif c.doc_type in quote_doc_types:
+            for topic, sent in numeric_clauses(c.text):
+                q = rng.choice(QUESTION_TEMPLATES).format(doc=_doc_name(c), topic=topic)
+                items.append((q, c, f"“{sent}”", "quote"))
+
+    answerable, retrieved = [], []  # retrieved[i]: (passages, related chunk ids) per item
+    for question, gold, reply, intent in tqdm(items, desc="grounded examples", unit="q", disable=not show_progress):
+        hits = kb.search(question, k=k_related, scope=dict(gold.scope) or None, include_unscoped=True)
+        related = {h.chunk.chunk_id for h in hits}
+        related |= {h.chunk.chunk_id for h in kb.search(question, k=k_related)}
+        passages = [h.chunk for h in hits[:k]]
+        ids = [p.chunk_id for p in passages]
+        if gold.chunk_id in ids:
+            pos = ids.index(gold.chunk_id)
+        else:
+            pos = len(passages) - 1 if len(passages) == k else len(passages)
+            passages[pos:pos + 1] = [gold]
+        if shuffle_passages and len(passages) > 1:
+            new = rng.randrange(len(passages))
+            passages[pos], passages[new] = passages[new], passages[pos]
+        retrieved.append((passages, related))
+        prompt = prompts.build_prompt(question, passages, [], pc, count_tokens)
+        shown = [p.chunk_id for p in prompt.passages]
+        if gold.chunk_id not in shown:
+            continue
+        n = shown.index(gold.chunk_id) + 1
+        if prompt.passage_indices[n - 1] in prompt.truncated:
+            continue
+        answerable.append(_record(prompt.messages, f"{reply} [{n}]", intent, gold, question))
+
+    abstain = []
+    n_abstain = round(abstain_ratio * len(answerable))
+    order = list(range(len(items)))
+    rng.shuffle(order)
+    for i in order:
+        if len(abstain) >= n_abstain:
+            break
+        question, gold = items[i][0], items[i][1]
+        related = retrieved[i][1] | {gold.chunk_id}
+        donors = [j for j in range(len(items)) if j != i]
+        rng.shuffle(donors)
+        for j in donors[:50]:
+            passages = retrieved[j][0]
+            if any(p.chunk_id in related for p in passages):
+                continue
+            prompt = prompts.build_prompt(question, passages, [], pc, count_tokens)
+            if prompt.passages:
+                abstain.append(_record(prompt.messages, prompts.DONT_KNOW, "abstain", gold, question))
+                break
+    out = answerable + abstain
+    rng.shuffle(out)
+    return out
+
+
+def _record(messages: list[dict], reply: str, intent: str, gold, question: str) -> dict:
+    import hashlib
+
+    key = hashlib.sha256(f"{intent}\x00{gold.chunk_id}\x00{question}".encode()).hexdigest()[:16]
+    return {"messages": [dict(m) for m in messages] + [{"role": "assistant", "content": reply}],
+            "intent": intent, "conversation_id": f"kb:{key}", "source": gold.source}
+
+
+def write_jsonl(examples: Iterable[dict], path: str | Path) -> Path:
+    """Write examples as JSONL (one object a line, UTF-8) atomically; returns the path."""
+    from ragbot.kb.store import atomic_write_text
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in examples))
+    return path
+
+
+def count_by_intent(examples: Iterable[dict]) -> dict[str, int]:
+    """{intent: number of examples}, sorted by intent."""
+    from collections import Counter
+
+    c = Counter(str(e.get("intent")) for e in examples)
+    return dict(sorted(c.items()))
+
+
+__all__ = ["QUESTION_TEMPLATES", "count_by_intent", "faq_pair", "grounded_examples", "numeric_clauses",
+           "sentences", "write_jsonl"]
