@@ -25,7 +25,7 @@ from ragbot.chat.conversation import HandoffHandler, JsonlHandoffHandler, Sessio
 from ragbot.errors import InputError
 from ragbot.kb import KnowledgeBase
 from ragbot.chat.retrieval import Group, group_for
-from ragbot.kb.store import check_scope
+from ragbot.kb.scope import check_scope
 from ragbot.types import Decision, HandoffTicket, Reply, Turn
 
 
@@ -141,8 +141,8 @@ class Bot:
         gen = self.kb.generation
         if self._catalog is None or self._catalog[0] != gen:
             seen, groups = set(), []
-            for source, doc_type, scope, meta in self.kb.source_catalog():
-                g = group_for(source, doc_type, scope, meta)
+            for e in self.kb.source_catalog():
+                g = group_for(e.source, e.doc_type, e.scope, e.metadata)
                 if g.key not in seen:
                     seen.add(g.key)
                     groups.append(g)

@@ -64,7 +64,7 @@ def ingest(paths: List[str] = typer.Argument(..., help="files or folders"), kb: 
            json_out: bool = JSON_OPT):
     """Ingest documents into the knowledge base at --kb (incremental by content hash)."""
     from ragbot.kb import KnowledgeBase
-    from ragbot.kb.store import parse_scope_args
+    from ragbot.kb.scope import parse_scope_args
 
     _quiet_logs(json_out)
     scope_d = parse_scope_args(scope)
@@ -87,7 +87,7 @@ def search(query: str = typer.Argument(...), kb: str = KB_OPT, k: int = typer.Op
            scope: Optional[List[str]] = SCOPE_OPT, json_out: bool = JSON_OPT):
     """Show the top-k chunks for QUERY (cosine similarity)."""
     from ragbot.kb import KnowledgeBase
-    from ragbot.kb.store import parse_scope_args
+    from ragbot.kb.scope import parse_scope_args
 
     _quiet_logs(json_out)
     base = KnowledgeBase.open(kb)
@@ -119,7 +119,7 @@ def ask(question: str = typer.Argument(...), kb: str = KB_OPT,
         scope: Optional[List[str]] = SCOPE_OPT, json_out: bool = JSON_OPT):
     """Answer one question (answer, clarify or handoff) and print the reply."""
     from ragbot.bot import Bot
-    from ragbot.kb.store import parse_scope_args
+    from ragbot.kb.scope import parse_scope_args
 
     _quiet_logs(json_out)
     bot = Bot.open(kb)
@@ -137,7 +137,7 @@ def chat(kb: str = KB_OPT, scope: Optional[List[str]] = SCOPE_OPT,
     """Interactive conversation; streams the model's tokens, then shows decision and sources.
     Commands: /new (new session), /release (end a handoff), /quit."""
     from ragbot.bot import Bot
-    from ragbot.kb.store import parse_scope_args
+    from ragbot.kb.scope import parse_scope_args
 
     _quiet_logs(False)
     bot = Bot.open(kb)
@@ -190,7 +190,7 @@ def eval_cmd(file: str = typer.Argument(..., help="eval JSONL (DESIGN.md format)
     from ragbot.bot import Bot
     from ragbot.config import BotConfig
     from ragbot.tune.evaluation import load_cases, run_eval
-    from ragbot.kb.store import parse_scope_args
+    from ragbot.kb.scope import parse_scope_args
 
     _quiet_logs(json_out)
     cases = load_cases(file)

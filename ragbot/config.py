@@ -222,7 +222,7 @@ class BotConfig(KBConfig):
 
     def save(self, kb_dir: str | os.PathLike) -> Path:
         """Write config.json into the KB directory atomically; returns its path."""
-        from ragbot.kb.store import atomic_write_text
+        from ragbot.util import atomic_write_text
 
         path = Path(kb_dir) / CONFIG_FILE
         Path(kb_dir).mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,7 @@ def test_corpus_ingest_skips_bad_pdfs_and_indexes_the_rest(corpus_kb):
     assert set(skipped) == {"scanned_renewal_lease_no_text.pdf", "xfa_form_no_text.pdf"}
     assert "XFA" in skipped["xfa_form_no_text.pdf"] or "xfa" in skipped["xfa_form_no_text.pdf"].lower()
     assert report.added == 5  # 4 leases + 1 listings file
-    sources = {c[0] for c in kb.source_catalog()}
+    sources = {c.source for c in kb.source_catalog()}
     assert sum(s.startswith("insideairbnb_columbus_oh_2018-07_listings.csv#") for s in sources) == 1013
     assert {"ontario_residential_tenancy_agreement.pdf", "emeryville_commercial_office_lease_2006.pdf"} <= sources
 

@@ -28,6 +28,9 @@ class Generation:
     prefill_ms: wall time from the call until the first token was sampled (prompt evaluation).
     decode_ms: wall time of the remaining token-by-token generation.
     finish_reason: "stop" (end-of-turn token or stop string) or "length" (max_tokens reached).
+    logprobs_available: False when the backend returned no log-probabilities (some
+        OpenAI-compatible servers); the gate then says so in its reason and skips its
+        log-probability rules, relying on its other signals.
     """
 
     text: str
@@ -38,6 +41,7 @@ class Generation:
     prefill_ms: float = 0.0
     decode_ms: float = 0.0
     finish_reason: str = "stop"
+    logprobs_available: bool = True
 
     @property
     def mean_logprob(self) -> float:

@@ -1,92 +1,92 @@
-"""KnowledgeBase: the public API over a KB directory (ingest, search).
+"""KnowledgeBase: ingest and search, composed of a Storage (chunk store + vector index
+generations) and an Embedder (see kb/protocols.py).
 
     kb = KnowledgeBase.open("kb")                     # cheap; models load on first use
     report = kb.ingest(["knowledge/common"], scope={"property": "oak-street"})
     hits = kb.search("How much is the deposit?", k=5, scope={"property": "oak-street"})
+    kb = KnowledgeBase.in_memory(HashingEmbedder())   # NumPy + memory store, for tests
 """
 
 from __future__ import annotations
 
-import json
 import os
 import time
+from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
 from ragbot.config import CONFIG_FILE, KBConfig, load_json_model
-from ragbot.kb.embedders import Embedder, make_embedder
 from ragbot.errors import EmptyKnowledgeBaseError, IndexMismatchError, InputError, KnowledgeBaseError
-from ragbot.kb.index import FaissIndex
-from ragbot.kb.store import FORMAT_VERSION, KBDirectory, check_scope, connect
+from ragbot.kb.embedders import Embedder, make_embedder
+from ragbot.kb.protocols import ChangeSet, ChunkStore, FileRecord, Generation, SourceEntry, Storage
+from ragbot.kb.scope import check_scope
+from ragbot.kb.storage import DirectoryStorage, MemoryStorage
 from ragbot.types import Chunk, Hit, IngestReport
 
 
-def _row_to_chunk(row) -> Chunk:
-    return Chunk(chunk_id=row["chunk_id"], text=row["text"], source=row["source"], doc_type=row["doc_type"],
-                 page=row["page"], metadata=json.loads(row["metadata"]), scope=json.loads(row["scope"]))
-
-
 class KnowledgeBase:
-    """A knowledge base on disk. Construct with `KnowledgeBase.open(dir)`.
+    """A knowledge base. Construct with `KnowledgeBase.open(dir)` or `KnowledgeBase.in_memory()`.
 
-    Readers see the generation named by manifest.json when opened (or after `reload()`); writers
-    (`ingest`, `remove_paths`) build a new generation and switch the manifest atomically.
+    Readers see the generation loaded when opened (or after `reload()`); writers (`ingest`) build
+    a new generation and switch to it atomically (Storage.commit).
     """
 
-    def __init__(self, root: str | os.PathLike, config: KBConfig | None = None, embedder: Embedder | None = None):
-        self.dir = KBDirectory(root)
-        self.root = self.dir.root
-        if config is None:
-            config = self._config_from_file()
-        self.config = config
-        self.embedder = embedder or make_embedder(config.embedder)
-        self._conn = None
-        self._index: FaissIndex | None = None
-        self._gen: int | None = None
-        self.manifest: dict | None = None
+    def __init__(self, storage: Storage, config: KBConfig | None = None, embedder: Embedder | None = None):
+        self.storage = storage
+        self.config = config or KBConfig()
+        self.embedder = embedder or make_embedder(self.config.embedder)
+        self._gen: Generation | None = None
 
     # ---------------------------------------------------------------- opening
     @classmethod
     def open(cls, root: str | os.PathLike, config: KBConfig | None = None, embedder: Embedder | None = None,
              create: bool = False) -> "KnowledgeBase":
-        """Open the KB at `root`. Raises KnowledgeBaseError when there is none and `create` is
-        False; IndexMismatchError when it was built with another embedder or format version."""
-        kb = cls(root, config=config, embedder=embedder)
-        if kb.dir.exists():
+        """Open the KB directory `root` (config: `root`/config.json, else defaults). Raises
+        KnowledgeBaseError when there is none and `create` is False, or `root` is a file;
+        IndexMismatchError when it was built with another embedder or format version."""
+        root = Path(root)
+        if root.exists() and not root.is_dir():
+            raise KnowledgeBaseError(f"--kb {root} is a file, not a knowledge-base directory; give a directory "
+                                     f"(ragbot ingest PATH --kb DIR creates one)")
+        config = config or _config_from_file(root)
+        storage = DirectoryStorage(root, use_gpu=config.index.use_gpu, hnsw_ef_search=config.index.hnsw_ef_search)
+        kb = cls(storage, config=config, embedder=embedder)
+        if storage.exists():
             kb.reload()
         elif not create:
-            raise KnowledgeBaseError(f"no knowledge base at {kb.root}; create one with: ragbot ingest PATH --kb {kb.root}")
+            raise KnowledgeBaseError(f"no knowledge base at {root}; create one with: ragbot ingest PATH --kb {root}")
         return kb
 
-    def _config_from_file(self) -> KBConfig:
-        path = self.root / CONFIG_FILE
-        if not path.is_file():
-            return KBConfig()
-        return load_json_model(KBConfig, path, only_known_keys=True)
+    @classmethod
+    def in_memory(cls, embedder: Embedder | None = None, config: KBConfig | None = None) -> "KnowledgeBase":
+        """An empty KB in memory (exact NumPy index + MemoryChunkStore): fast tests, notebooks."""
+        return cls(MemoryStorage(), config=config, embedder=embedder)
+
+    @property
+    def root(self) -> Path | None:
+        """The KB directory (DirectoryStorage), else None."""
+        return getattr(self.storage, "root", None)
 
     def reload(self) -> None:
-        """Re-read manifest.json and open the generation it names."""
-        m = self.dir.read_manifest()
-        emb = m["embedder"]
+        """Load the storage's current generation and check it matches the embedder."""
+        gen = self.storage.load()
+        emb = gen.manifest["embedder"]
         if emb.get("name") != self.embedder.name:
             raise IndexMismatchError(
-                f"{self.root} was built with embedder {emb.get('name')!r} ({emb.get('dim')} dims) but this "
+                f"{self.storage.location} was built with embedder {emb.get('name')!r} ({emb.get('dim')} dims) but this "
                 f"configuration uses {self.embedder.name!r}; use the same embedder or re-ingest into a new --kb directory")
-        gen = int(m["generation"])
-        if self._conn is not None:
-            self._conn.close()
-        self._conn = connect(self.dir.chunks_path(gen), readonly=True)
-        self._index = FaissIndex.load(self.dir.index_path(gen), use_gpu=self.config.index.use_gpu,
-                                      hnsw_ef_search=self.config.index.hnsw_ef_search)
-        if self._index.dim != emb.get("dim"):
-            raise IndexMismatchError(f"{self.root}: index dimension {self._index.dim} != manifest {emb.get('dim')}; re-ingest")
-        self._gen, self.manifest = gen, m
+        if gen.index.dim != emb.get("dim"):
+            raise IndexMismatchError(f"{self.storage.location}: index dimension {gen.index.dim} != manifest "
+                                     f"{emb.get('dim')}; re-ingest")
+        if self._gen is not None and self._gen is not gen:
+            self._gen.store.close()
+        self._gen = gen
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        if self._gen is not None:
+            self._gen.store.close()
+            self._gen = None
 
     def __enter__(self):
         return self
@@ -97,82 +97,65 @@ class KnowledgeBase:
     # ---------------------------------------------------------------- reading
     @property
     def generation(self) -> int | None:
-        return self._gen
-
-    def __len__(self) -> int:
-        return 0 if self._index is None else self._index.ntotal
+        return None if self._gen is None else int(self._gen.manifest["generation"])
 
     @property
-    def index(self) -> FaissIndex | None:
-        return self._index
+    def manifest(self) -> Mapping | None:
+        return None if self._gen is None else self._gen.manifest
 
-    def files(self) -> list[dict]:
-        """Ingested files: path, sha256, size, doc_type, scope (dict), n_documents."""
-        if self._conn is None:
-            return []
-        rows = self._conn.execute("SELECT * FROM files ORDER BY path").fetchall()
-        return [dict(r, scope=json.loads(r["scope"])) for r in rows]
+    @property
+    def store(self) -> ChunkStore | None:
+        return None if self._gen is None else self._gen.store
+
+    @property
+    def index(self):
+        return None if self._gen is None else self._gen.index
+
+    def __len__(self) -> int:
+        return 0 if self._gen is None else self._gen.index.ntotal
+
+    def files(self) -> list[FileRecord]:
+        """Ingested files, sorted by path."""
+        return [] if self._gen is None else self._gen.store.files()
 
     def chunks_by_ids(self, ids: Sequence[int]) -> dict[int, Chunk]:
         """int64 ids (as in the index) -> Chunk; unknown ids are absent from the result."""
-        if self._conn is None or len(ids) == 0:
-            return {}
-        out: dict[int, Chunk] = {}
-        ids = [int(i) for i in ids]
-        for start in range(0, len(ids), 500):
-            part = ids[start:start + 500]
-            q = f"SELECT * FROM chunks WHERE id IN ({','.join('?' * len(part))})"
-            for row in self._conn.execute(q, part):
-                out[int(row["id"])] = _row_to_chunk(row)
-        return out
+        return {} if self._gen is None or len(ids) == 0 else self._gen.store.chunks_by_ids(ids)
 
     def scope_values(self, key: str) -> list[str]:
         """Distinct values of scope `key` across chunks (e.g. all properties), sorted."""
-        if self._conn is None:
-            return []
-        rows = self._conn.execute(
-            "SELECT DISTINCT json_extract(scope, ?) AS v FROM chunks WHERE v IS NOT NULL ORDER BY v", (f"$.{key}",))
-        return [r["v"] for r in rows]
+        return [] if self._gen is None else self._gen.store.scope_values(key)
 
-    def allowed_ids(self, scope: Mapping[str, str] | None, include_unscoped: bool = False,
-                    sources: Sequence[str] | None = None) -> np.ndarray | None:
-        """int64 ids of chunks matching every key=value of `scope` and, when given, one of
-        `sources` (exact source strings); None = no filter. With include_unscoped, chunks that
-        lack a scope key also pass (company-wide documents)."""
+    def source_catalog(self) -> list[SourceEntry]:
+        """One entry per (source, scope): what users name documents by (chat/retrieval.Group)."""
+        return [] if self._gen is None else self._gen.store.source_catalog()
+
+    def check_scope(self, scope: Mapping[str, str] | None) -> dict[str, str]:
+        """Validate `scope` and check every value against the values this KB holds; raises
+        InputError naming the nearest known value ("did you mean oak-street?")."""
+        from ragbot.kb.scope import check_scope_known
+
         scope = check_scope(scope)
-        if (not scope and sources is None) or self._conn is None:
-            return None
-        conds, args = [], []
-        if sources is not None:
-            conds.append(f"source IN ({','.join('?' * len(sources))})" if sources else "0")
-            args += list(sources)
-        for k, v in scope.items():
-            path = f"$.{k}"
-            if include_unscoped:
-                conds.append("(json_extract(scope, ?) = ? OR json_extract(scope, ?) IS NULL)")
-                args += [path, v, path]
-            else:
-                conds.append("json_extract(scope, ?) = ?")
-                args += [path, v]
-        rows = self._conn.execute(f"SELECT id FROM chunks WHERE {' AND '.join(conds)}", args).fetchall()
-        return np.array([r[0] for r in rows], dtype=np.int64)
+        if scope and self._gen is not None:
+            check_scope_known(scope, {k: self.scope_values(k) for k in scope})
+        return scope
 
     def search_vectors(self, queries: np.ndarray, k: int = 5, scope: Mapping[str, str] | None = None,
                        include_unscoped: bool = False, sources: Sequence[str] | None = None) -> list[list[Hit]]:
         """queries float32 (n, dim), L2-normalised -> n lists of up to k Hits, best first.
-        Scope filtering happens before ranking (see `allowed_ids`)."""
+        Scope filtering happens before ranking (ChunkStore.allowed_ids)."""
         if k < 1:
             raise InputError(f"k must be >= 1, got {k}")
-        if self._index is None or len(self) == 0:
-            raise EmptyKnowledgeBaseError(f"the knowledge base at {self.root} is empty; run: ragbot ingest PATH --kb {self.root}")
-        allowed = self.allowed_ids(scope, include_unscoped, sources)
-        scores, ids = self._index.search(queries, k, allowed_ids=allowed)
+        if self._gen is None or len(self) == 0:
+            raise EmptyKnowledgeBaseError(f"the knowledge base at {self.storage.location} is empty; run: "
+                                          f"ragbot ingest PATH --kb {self.storage.location}")
+        allowed = self._gen.store.allowed_ids(scope, include_unscoped, sources)
+        scores, ids = self._gen.index.search(queries, k, allowed_ids=allowed)
         chunks = self.chunks_by_ids(np.unique(ids[ids >= 0]).tolist())
         results = []
         for srow, irow in zip(scores, ids):
-            hits = [Hit(chunk=chunks[int(i)], score=float(s), rank=r)
-                    for r, (s, i) in enumerate((s, i) for s, i in zip(srow, irow) if i >= 0 and int(i) in chunks)]
-            results.append(hits)
+            pairs = [(float(s), int(i)) for s, i in zip(srow, irow) if i >= 0 and int(i) in chunks]
+            results.append([Hit(chunk=chunks[i], score=s, rank=r) for r, (s, i) in enumerate(pairs)])
         return results
 
     def search(self, query: str, k: int = 5, scope: Mapping[str, str] | None = None,
@@ -186,31 +169,46 @@ class KnowledgeBase:
         q = self.embedder.embed_query(query)
         return self.search_vectors(q[None, :], k=k, scope=scope, include_unscoped=include_unscoped, sources=sources)[0]
 
-    def source_catalog(self) -> list[tuple[str, str, dict, dict]]:
-        """One row per source: (source, doc_type, scope, metadata of its first chunk); used to
-        build the labels users name documents by (see retrieval.Group)."""
-        if self._conn is None:
-            return []
-        rows = self._conn.execute("SELECT source, doc_type, scope, metadata FROM chunks GROUP BY source, scope")
-        return [(r["source"], r["doc_type"], json.loads(r["scope"]), json.loads(r["metadata"])) for r in rows]
-
     # ---------------------------------------------------------------- writing
     def ingest(self, paths: Iterable[str | os.PathLike], scope: Mapping[str, str] | None = None,
                doc_type: str | None = None, prune: bool = False, show_progress: bool = False) -> IngestReport:
         """Ingest files and folders (recursively) incrementally by content hash; see ingest.pipeline."""
         from ragbot.kb.ingest.pipeline import run_ingest
 
-        report = run_ingest(self, list(paths), scope=check_scope(scope), doc_type=doc_type, prune=prune,
-                            show_progress=show_progress)
-        return report
+        return run_ingest(self, list(paths), scope=check_scope(scope), doc_type=doc_type, prune=prune,
+                          show_progress=show_progress)
 
-    def _manifest_for(self, gen: int, n_chunks: int, n_files: int, dim: int) -> dict:
-        return {
-            "format_version": FORMAT_VERSION,
-            "generation": gen,
-            "embedder": {"name": self.embedder.name, "dim": int(dim)},
-            "chunking": self.config.chunking.model_dump(),
-            "index": {"kind": self._index.kind if self._index else "flat"},
-            "counts": {"chunks": n_chunks, "files": n_files},
-            "updated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        }
+    def commit(self, change: ChangeSet) -> None:
+        """Apply an ingest's ChangeSet as one new generation (atomic) and switch to it.
+        Call under `self.storage.write_lock()` after `reload_if_exists()`."""
+        manifest = {"embedder": {"name": self.embedder.name, "dim": int(self._dim(change))},
+                    "chunking": self.config.chunking.model_dump(),
+                    "updated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        self._gen = self.storage.commit(self._gen, change, manifest, self._new_index)
+        self.reload()
+
+    def reload_if_exists(self) -> None:
+        if self.storage.exists():
+            self.reload()
+
+    def _dim(self, change: ChangeSet) -> int:
+        if self._gen is not None:
+            return self._gen.index.dim
+        for v in change.vectors.values():
+            return int(np.asarray(v).shape[-1])
+        return self.embedder.dim
+
+    def _new_index(self, dim: int, n: int):
+        """The FAISS index of a new KB: flat below index.hnsw_min_vectors vectors (kind auto)."""
+        from ragbot.kb.index import FaissIndex
+
+        ic = self.config.index
+        kind = ("hnsw" if n >= ic.hnsw_min_vectors else "flat") if ic.kind == "auto" else ic.kind
+        return FaissIndex(dim, kind=kind, use_gpu=False, hnsw_m=ic.hnsw_m, hnsw_ef_search=ic.hnsw_ef_search)
+
+
+def _config_from_file(root: Path) -> KBConfig:
+    path = root / CONFIG_FILE
+    if not path.is_file():
+        return KBConfig()
+    return load_json_model(KBConfig, path, only_known_keys=True)

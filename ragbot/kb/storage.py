@@ -1,109 +1,66 @@
-"""The knowledge-base directory: FAISS index + SQLite chunk store + manifest.json, saved atomically.
+"""Storage backends of a KnowledgeBase (the `Storage` protocol in kb/protocols.py).
 
-Layout of a KB directory (`--kb DIR`):
-    manifest.json            format version, generation, embedder name/dim, chunking, counts
-    chunks-<gen>.sqlite      files, chunks (text, source, doc_type, page, metadata, scope)
-    index-<gen>.faiss        IndexIDMap2 over the chunk embeddings; id = chunks.id (int64)
-    config.json              optional BotConfig for this KB (embedder, generator, gate ...)
-    sessions.sqlite, handoffs.jsonl   written by the conversation engine
-
+DirectoryStorage, the default (`--kb DIR`):
+    manifest.json            format version, generation, embedder name/dim, chunking, counts, next_id
+    chunks-<gen>.sqlite      the SQLiteChunkStore of generation <gen>
+    index-<gen>.faiss        FAISS IndexIDMap2 over the chunk embeddings; id = chunks.id (int64)
+    config.json              optional BotConfig for this KB
+    sessions.sqlite, state.sqlite, handoffs.jsonl   conversation state (ragbot.state)
 Atomicity: a change is written as a *new generation* (a copy of the chunk store and a new index
 file), fsynced, and only then does `manifest.json` switch to it with an atomic rename. A process
 killed at any point leaves the manifest naming the previous, complete generation; files of
 unfinished generations are deleted by the next writer.
+
+MemoryStorage: NumPy index + MemoryChunkStore, copy-on-write generations, nothing on disk.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
-import sqlite3
-import tempfile
-import time
+import threading
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
-from ragbot.errors import IndexMismatchError, InputError, KnowledgeBaseError
+import numpy as np
+
+from ragbot.errors import IndexMismatchError, KnowledgeBaseError
+from ragbot.kb.memory_store import MemoryChunkStore
+from ragbot.kb.protocols import ChangeSet, Generation
+from ragbot.kb.sqlite_store import SQLiteChunkStore, connect
+from ragbot.util import atomic_write_text, fsync_file
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 LOCK = ".ingest.lock"
-_SCOPE_KEY = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS files (
-    path TEXT PRIMARY KEY, sha256 TEXT NOT NULL, size INTEGER, doc_type TEXT, scope TEXT NOT NULL,
-    n_documents INTEGER, ingested_at REAL);
-CREATE TABLE IF NOT EXISTS chunks (
-    id INTEGER PRIMARY KEY, chunk_id TEXT NOT NULL UNIQUE, text TEXT NOT NULL, source TEXT NOT NULL,
-    doc_type TEXT NOT NULL, page INTEGER, metadata TEXT NOT NULL, scope TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS chunk_files (
-    chunk INTEGER NOT NULL, path TEXT NOT NULL, PRIMARY KEY (chunk, path));
-CREATE INDEX IF NOT EXISTS chunk_files_path ON chunk_files(path);
-"""
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write `text` to `path` via a fsynced temp file in the same folder and os.replace."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
+def apply_change(gen: Generation | None, store, index, change: ChangeSet, manifest: Mapping[str, Any]) -> dict:
+    """Apply `change` to `store` and `index` (both already copies of `gen`'s); returns the new
+    manifest. Raises RuntimeError when store and index disagree (the caller keeps the old KB)."""
+    next_id = int(gen.manifest.get("next_id", 0)) if gen else 0
+    applied = store.apply(change, next_id)
+    if applied.removed_ids:
+        index.remove(np.array(applied.removed_ids, dtype=np.int64))
+    if applied.added_ids:
+        vecs = np.stack([change.vectors[c] for c in applied.added_chunk_ids]).astype(np.float32)
+        index.add(vecs, np.array(applied.added_ids, dtype=np.int64))
+    n_files, n_chunks = store.counts()
+    if n_chunks != index.ntotal:
+        raise RuntimeError(f"internal error: {n_chunks} chunks but {index.ntotal} vectors; the previous KB is kept")
+    return {**manifest, "format_version": FORMAT_VERSION, "generation": (gen.manifest["generation"] if gen else 0) + 1,
+            "counts": {"chunks": n_chunks, "files": n_files},
+            "next_id": max([next_id - 1, *applied.added_ids], default=-1) + 1}
 
 
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+class DirectoryStorage:
+    """FAISS + SQLite generations in one directory (module docstring)."""
 
-
-def fsync_file(path: Path) -> None:
-    with open(path, "rb") as f:
-        os.fsync(f.fileno())
-
-
-def check_scope(scope: Mapping[str, str] | None) -> dict[str, str]:
-    """Validate scope keys ([A-Za-z0-9_.-], 1-64 chars) and stringify values; raises InputError."""
-    out: dict[str, str] = {}
-    for k, v in (scope or {}).items():
-        if not _SCOPE_KEY.match(str(k)):
-            raise InputError(f"scope key {k!r} is invalid: use letters, digits, '_', '-', '.' (e.g. property=oak-street)")
-        if v is None or str(v).strip() == "":
-            raise InputError(f"scope {k!r} has an empty value; write it as key=value")
-        out[str(k)] = str(v).strip()
-    return dict(sorted(out.items()))
-
-
-def parse_scope_args(items: list[str] | None) -> dict[str, str]:
-    """Parse CLI `--scope key=value` items into a dict; raises InputError on a malformed item."""
-    scope: dict[str, str] = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise InputError(f"--scope {item!r}: expected key=value, e.g. --scope property=oak-street")
-        scope[key.strip()] = value.strip()
-    return check_scope(scope)
-
-
-class KBDirectory:
-    """Owns the files of one KB directory: manifest, generations, lock."""
-
-    def __init__(self, root: str | os.PathLike):
+    def __init__(self, root: str | Path, use_gpu: bool | None = None, hnsw_ef_search: int = 128):
         self.root = Path(root)
+        self.location = str(self.root)
+        self.use_gpu, self.hnsw_ef_search = use_gpu, hnsw_ef_search
 
     @property
     def manifest_path(self) -> Path:
@@ -112,7 +69,16 @@ class KBDirectory:
     def exists(self) -> bool:
         return self.manifest_path.is_file()
 
+    def chunks_path(self, gen: int) -> Path:
+        return self.root / f"chunks-{gen}.sqlite"
+
+    def index_path(self, gen: int) -> Path:
+        return self.root / f"index-{gen}.faiss"
+
     def read_manifest(self) -> dict[str, Any]:
+        if self.root.exists() and not self.root.is_dir():
+            raise KnowledgeBaseError(f"--kb {self.root} is a file, not a knowledge-base directory; "
+                                     "give a directory (it is created by: ragbot ingest PATH --kb DIR)")
         try:
             m = json.loads(self.manifest_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -129,14 +95,38 @@ class KBDirectory:
                 raise KnowledgeBaseError(f"{self.manifest_path} lacks {key!r}; re-ingest into a new --kb directory")
         return m
 
-    def write_manifest(self, manifest: dict[str, Any]) -> None:
-        atomic_write_text(self.manifest_path, json.dumps(manifest, indent=2, sort_keys=True))
+    def load(self) -> Generation:
+        from ragbot.kb.index import FaissIndex
 
-    def chunks_path(self, gen: int) -> Path:
-        return self.root / f"chunks-{gen}.sqlite"
+        m = self.read_manifest()
+        gen = int(m["generation"])
+        store = SQLiteChunkStore.open(self.chunks_path(gen), readonly=True)
+        index = FaissIndex.load(self.index_path(gen), use_gpu=self.use_gpu, hnsw_ef_search=self.hnsw_ef_search)
+        return Generation(store, index, m)
 
-    def index_path(self, gen: int) -> Path:
-        return self.root / f"index-{gen}.faiss"
+    def commit(self, current: Generation | None, change: ChangeSet, manifest: Mapping[str, Any],
+               new_index: Callable[[int], Any]) -> Generation:
+        from ragbot.kb.index import FaissIndex
+
+        old = int(current.manifest["generation"]) if current else None
+        self.cleanup(keep_gen=old)  # leftovers of a killed writer
+        new = (old or 0) + 1
+        chunks_path, index_path = self.chunks_path(new), self.index_path(new)
+        conn = _copy_store(self.chunks_path(old) if old else None, chunks_path)
+        try:
+            index = FaissIndex.load(self.index_path(old), use_gpu=False) if old else new_index(manifest["embedder"]["dim"], len(change.vectors))
+            m = apply_change(current, SQLiteChunkStore(conn), index, change, manifest)
+        finally:
+            conn.close()
+        fsync_file(chunks_path)
+        index.save(index_path)
+        fsync_file(index_path)
+        m["index"] = {"kind": index.kind}
+        atomic_write_text(self.manifest_path, json.dumps(m, indent=2, sort_keys=True))  # the switch
+        if current is not None:
+            current.store.close()
+        self.cleanup(keep_gen=new)
+        return self.load()
 
     def cleanup(self, keep_gen: int | None) -> None:
         """Delete generation files other than `keep_gen` (left by a finished or a killed writer)."""
@@ -160,18 +150,7 @@ class KBDirectory:
                 fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
-def connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
-    """Open a chunk store; read-only connections use SQLite's URI mode=ro."""
-    if readonly:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
-    else:
-        conn = sqlite3.connect(str(path), check_same_thread=False)
-        conn.executescript(SCHEMA)
-    conn.row_factory = sqlite3.Row
-    return conn
-
-
-def copy_store(src: Path | None, dst: Path) -> sqlite3.Connection:
+def _copy_store(src: Path | None, dst: Path):
     """Create `dst` as a copy of `src` (SQLite backup API) or empty; returns a writable connection."""
     with contextlib.suppress(FileNotFoundError):
         dst.unlink()
@@ -186,5 +165,35 @@ def copy_store(src: Path | None, dst: Path) -> sqlite3.Connection:
     return conn
 
 
-def now() -> float:
-    return time.time()
+class MemoryStorage:
+    """NumPy index + MemoryChunkStore; each commit builds copies and swaps them in (readers of the
+    old Generation are unaffected)."""
+
+    def __init__(self, location: str = "memory"):
+        self.location = location
+        self._current: Generation | None = None
+        self._lock = threading.Lock()
+
+    def exists(self) -> bool:
+        return self._current is not None
+
+    def load(self) -> Generation:
+        if self._current is None:
+            raise KnowledgeBaseError(f"the in-memory knowledge base {self.location} is empty; ingest documents first")
+        return self._current
+
+    def commit(self, current: Generation | None, change: ChangeSet, manifest: Mapping[str, Any],
+               new_index: Callable[[int], Any]) -> Generation:
+        from ragbot.kb.index import NumpyIndex
+
+        store = current.store.copy() if current else MemoryChunkStore()
+        index = current.index.copy() if current else NumpyIndex(manifest["embedder"]["dim"])
+        m = apply_change(current, store, index, change, manifest)
+        m["index"] = {"kind": "exact"}
+        self._current = Generation(store, index, m)
+        return self._current
+
+    @contextlib.contextmanager
+    def write_lock(self) -> Iterator[None]:
+        with self._lock:
+            yield

@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from ragbot.errors import InputError
-from ragbot.jsonl import iter_jsonl_objects
+from ragbot.util import iter_jsonl_objects
 from ragbot.types import Reply, Turn
 
 DECISIONS = ("answer", "clarify", "handoff")

@@ -3,13 +3,14 @@ int64 ids (faiss conventions: a missing result has id -1)."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from ragbot.errors import InputError
 
 
+@runtime_checkable
 class VectorIndex(Protocol):
     @property
     def dim(self) -> int: ...
@@ -23,6 +24,14 @@ class VectorIndex(Protocol):
 
     def remove(self, ids: np.ndarray) -> int:
         """Removes the given int64 ids; returns how many were present."""
+        ...
+
+    def ids(self) -> np.ndarray:
+        """int64 (ntotal,) ids in insertion order."""
+        ...
+
+    def save(self, path) -> None:
+        """Write the index to `path` (callers make it atomic)."""
         ...
 
     def search(self, queries: np.ndarray, k: int, allowed_ids: np.ndarray | None = None

@@ -32,6 +32,27 @@ class NumpyIndex:
         self._vectors = np.concatenate([self._vectors, v])
         self._ids = np.concatenate([self._ids, i])
 
+    def ids(self) -> np.ndarray:
+        """int64 (ntotal,) ids in insertion order."""
+        return self._ids.copy()
+
+    def copy(self) -> "NumpyIndex":
+        out = NumpyIndex(self._dim)
+        out._vectors, out._ids = self._vectors.copy(), self._ids.copy()
+        return out
+
+    def save(self, path) -> None:
+        """Write vectors and ids to `path` (.npz). Callers make it atomic (temp name, rename)."""
+        with open(path, "wb") as f:
+            np.savez(f, vectors=self._vectors, ids=self._ids)
+
+    @classmethod
+    def load(cls, path) -> "NumpyIndex":
+        with np.load(path) as data:
+            out = cls(data["vectors"].shape[1])
+            out._vectors, out._ids = data["vectors"].astype(np.float32), data["ids"].astype(np.int64)
+        return out
+
     def remove(self, ids: np.ndarray) -> int:
         mask = np.isin(self._ids, np.asarray(ids, dtype=np.int64))
         self._vectors, self._ids = self._vectors[~mask], self._ids[~mask]

@@ -209,7 +209,7 @@ def _record(messages: list[dict], reply: str, intent: str, gold, question: str) 
 
 def write_jsonl(examples: Iterable[dict], path: str | Path) -> Path:
     """Write examples as JSONL (one object a line, UTF-8) atomically; returns the path."""
-    from ragbot.kb.store import atomic_write_text
+    from ragbot.util import atomic_write_text
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ragbot.errors import InputError, missing_dependency
-from ragbot.jsonl import iter_jsonl_objects
+from ragbot.util import iter_jsonl_objects
 from ragbot.tune.finetune.config import FinetuneConfig
 from ragbot.tune.finetune.hf import batch_nll, encode_chat, evaluate_nll, import_torch, load_base, make_batches, perplexity, resolve_gguf
 
@@ -280,7 +280,7 @@ def _finetune(data_dir, out_path, config: FinetuneConfig, base_gguf, grounded, s
         config=config.model_dump(mode="json"), counts=counts, trainable_params=sum(p.numel() for p in trainable),
         perplexity=ppl, steps=step, best_step=best["step"], stopped_early=stopped, history=history,
         seconds=seconds, export=exported.to_dict())
-    from ragbot.kb.store import atomic_write_text
+    from ragbot.util import atomic_write_text
 
     atomic_write_text(out_path.with_name(out_path.stem + ".report.json"), json.dumps(report.to_dict(), indent=2))
     return report
