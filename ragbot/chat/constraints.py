@@ -39,7 +39,8 @@ Categories: room type ("entire home/place/apartment" -> "entire home/apt", "priv
 "pets"/"pet-friendly" -> pets_allowed; not after "no", "without", "allergic to"); a state by
 full name, or by its two-letter code written in capitals or after a city and a comma; a city
 from `known_cities` when written capitalised, after in/near/around/at/from/to, or before a
-state; a neighbourhood from `known_neighbourhoods` anywhere. Several cities ("Austin or
+state code (a name that is also a state's, "Washington", "New York", is the state unless a
+state code follows: "Washington, DC"); a neighbourhood from `known_neighbourhoods` anywhere. Several cities ("Austin or
 Dallas") give one "in" constraint.
 
 Sorting: cheapest / least expensive / lowest price / most affordable -> price ascending; most
@@ -55,8 +56,7 @@ Conversation: with a `previous` query, constraints on a field the question menti
 previous ones on that field ("what about 3 bedrooms?"); the others are kept ("only ones that
 allow cats" adds one). A new city without a state drops the previous state, and a new state
 without a city drops the previous city. "cheaper" / "less expensive" without a number means
-price below the cheapest listing shown (`shown`), else below the previous price bound, else the
-cheapest first; "bigger" / "larger" likewise for square_feet. "any price" / "no budget" drop the
+price below the cheapest listing shown (`shown`), else the cheapest first; "bigger" / "larger" likewise for square_feet. "any price" / "no budget" drop the
 price, "anywhere" / "any city" drop city and state, "any number of bedrooms" drops bedrooms;
 "start over" / "new search" / "reset" / "clear filters" drop everything previous. A question with
 none of the above returns an empty query (`is_empty`): it is not a listing search, and the
@@ -146,7 +146,7 @@ _PREFIX_OPS = (
     (r"(?:more|greater|bigger|larger|higher) than|over|above|exceeding", ">"),
     (r"at least|no less than|not less than|no fewer than|min(?:imum)?(?: of)?", ">="),
     (r"exactly|precisely|just", "="),
-    (r"around|about|approximately|roughly|~", "~"),
+    (r"around|(?<!what )(?<!how )about|approximately|roughly|~", "~"),
 )
 _SUFFIX_OPS = (
     (r"or (?:less|fewer|under|below|lower|cheaper)|max(?:imum)?|tops|at most|or smaller", "<="),
@@ -179,7 +179,7 @@ _SORTS = (
 _ORDINAL = re.compile(
     r"\b(?:the\s+)?(?P<w>first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|last|"
     r"(?P<d>\d{1,2})(?:st|nd|rd|th))\s+(?:one|listing|option|place|apartment|apt|home|unit|house|room|result|ad)s?\b"
-    r"|\b(?:number|no\.|option|listing|#)\s?(?P<n>\d{1,2})\b|\bthe\s+(?P<w2>first|second|third|last)\s*[?.!]?$")
+    r"|(?:\bnumber|\bno\.|\boption|\blisting|#)\s?(?P<n>\d{1,2})\b|\bthe\s+(?P<w2>first|second|third|last)\s*[?.!]?$")
 _RESET = re.compile(r"\b(?:start over|new search|reset|clear (?:the |my |all )?(?:filters|criteria|search)|"
                     r"forget (?:that|those|my|the) (?:criteria|filters|search))\b")
 _CHEAPER = re.compile(r"\b(?:cheaper|less expensive|lower[\s-]priced|more affordable|for less)\b")
@@ -218,7 +218,7 @@ def _prefix_op(before: str) -> tuple[str | None, int]:
 def _suffix_op(after: str) -> tuple[str | None, int]:
     for pat, op in _SUFFIX_OPS:
         m = re.match(r"\s*(?:" + pat + r")(?![a-z])", after)
-        if m:
+        if m and not re.match(r"\s*(?:of\s+)?\$?\d", after[m.end():]):  # "2 beds at most $900": next quantity's
             return op, m.end()
     return None, 0
 
@@ -316,7 +316,11 @@ def _quantities(t: str, found: _Found) -> None:
     for i, m in enumerate(matches):
         if m.start() < skip_to:
             continue
-        unit, ulen = _unit(t[m.end():])
+        plus = t.startswith("+", m.end())
+        unit, ulen = _unit(t[m.end() + plus:])
+        if plus and unit is not None:
+            found.add((m.start(), m.end() + 1 + ulen), Constraint(unit, ">=", _number(m)))  # "3+ bedrooms"
+            continue
         if unit is None and re.match(r"[a-z]", t[m.end():]):
             continue  # "3rd", "2nd floor", "5pm"
         if i + 1 < len(matches):
@@ -362,13 +366,19 @@ def _words(t: str) -> list[tuple[str, int, int]]:
     return [(m.group(0), m.start(), m.end()) for m in re.finditer(r"[a-z0-9]+", t)]
 
 
-def _names(values: Iterable[str]) -> dict[str, str]:
-    """{space-joined lower-case words of a name: the stored (lower-case) value}."""
+def _names(values: Iterable[str], parts: bool = False) -> dict[str, str]:
+    """{space-joined lower-case words of a name: the stored (lower-case) value}; with `parts`,
+    also each '/'-separated part of two or more words or 8+ letters ("near north/university":
+    "university")."""
     out: dict[str, str] = {}
     for v in values:
-        key = " ".join(re.findall(r"[a-z0-9]+", str(v).lower()))
-        if key:
-            out.setdefault(key, str(v).strip().lower())
+        value = str(v).strip().lower()
+        keys = [value] + ([p for p in value.split("/") if len(p.split()) > 1 or len(p.strip()) >= 8]
+                          if parts and "/" in value else [])
+        for k in keys:
+            key = " ".join(re.findall(r"[a-z0-9]+", k))
+            if key:
+                out.setdefault(key, value)
     return out
 
 
@@ -388,28 +398,30 @@ def _ngram_matches(words: list[tuple[str, int, int]], names: Mapping[str, str], 
 def _places(question: str, t: str, found: _Found, known_cities: Iterable[str],
             known_neighbourhoods: Iterable[str]) -> None:
     words = _words(t)
-    for a, b, value in _ngram_matches(words, _names(known_neighbourhoods)):
+    hoods: list[str] = []
+    for a, b, value in _ngram_matches(words, _names(known_neighbourhoods, parts=True)):
         span = (words[a][1], words[b - 1][2])
         if found.free(*span):
-            found.add(span, Constraint("neighbourhood", "=", value))
+            found.add(span)
+            if value not in hoods:
+                hoods.append(value)
+    if hoods:
+        found.constraints.append(_one_or_in("neighbourhood", hoods))
     cities: list[str] = []
     city_ends: set[int] = set()
     for a, b, value in _ngram_matches(words, _names(known_cities)):
         s, e = words[a][1], words[b - 1][2]
-        after = t[e:e + 12]
-        if not found.free(s, e) or re.match(r"\s+state\b", after):
-            continue
-        lead = bool(_CITY_LEAD.search(t[:s])) or bool(re.match(r",?\s+[a-z]{2}\b", after) and
-                                                        after.split()[0].strip(",") in _CODES)
-        capital = question[s:s + 1].isupper() and s > 0 and not re.search(r"[.!?]\s*$", question[:s])
-        if lead or capital:
+        code = re.match(r",?\s*([a-z]{2})\b", t[e:e + 6])
+        coded = bool(code and code.group(1) in _CODES)
+        if not found.free(s, e) or (" ".join(w for w, _, _ in words[a:b]) in STATES and not coded):
+            continue  # "in Washington" is the state, "Washington, DC" the city
+        if coded or _CITY_LEAD.search(t[:s]) or question[s:s + 1].isupper():
             found.add((s, e))
             if value not in cities:
                 cities.append(value)
             city_ends.add(b)
     if cities:
-        found.constraints.append(Constraint("city", "=", cities[0]) if len(cities) == 1
-                                 else Constraint("city", "in", tuple(cities)))
+        found.constraints.append(_one_or_in("city", cities))
     _states(question, t, words, found, city_ends)
 
 
@@ -429,8 +441,11 @@ def _states(question: str, t: str, words: list[tuple[str, int, int]], found: _Fo
             found.add((s, e))
             codes.append(w)
     if codes:
-        found.constraints.append(Constraint("state", "=", codes[0]) if len(codes) == 1
-                                 else Constraint("state", "in", tuple(codes)))
+        found.constraints.append(_one_or_in("state", codes))
+
+
+def _one_or_in(field: str, values: list[str]) -> Constraint:
+    return Constraint(field, "=", values[0]) if len(values) == 1 else Constraint(field, "in", tuple(values))
 
 
 def _sort(t: str, found: _Found) -> SortKey | None:
@@ -457,10 +472,9 @@ def _ordinal(t: str, found: _Found) -> int | None:
     return -1 if word == "last" else _ORDINALS[word]
 
 
-def _relative(t: str, found: _Found, previous: ListingQuery | None,
-              shown: Sequence[Mapping[str, Any]]) -> SortKey | None:
-    """"cheaper" / "bigger" without a number: a bound from the listings shown or the previous
-    query, else a sort. Returns the sort to use (or None)."""
+def _relative(t: str, found: _Found, shown: Sequence[Mapping[str, Any]]) -> SortKey | None:
+    """"cheaper" / "bigger" without a number: a bound from the listings shown, else a sort.
+    Returns the sort to use (or None)."""
     mentioned = {c.field for c in found.constraints}
     for pattern, field, op, pick in ((_CHEAPER, "price", "<", min), (_BIGGER, "square_feet", ">", max)):
         m = pattern.search(t)
@@ -468,12 +482,8 @@ def _relative(t: str, found: _Found, previous: ListingQuery | None,
             continue
         found.spans.append(m.span())
         values = [float(v) for s in shown if isinstance(v := s.get(field), (int, float)) and not isinstance(v, bool)]
-        prev = [float(c.value) for c in (previous.on(field) if previous else ())
-                if c.op in (("<", "<=") if op == "<" else (">", ">="))]
         if values:
             found.constraints.append(Constraint(field, op, pick(values)))
-        elif prev:
-            found.constraints.append(Constraint(field, op, pick(prev)))
         else:
             return SortKey(field, op == ">")
     return None
@@ -525,7 +535,7 @@ def parse(question: str, previous: ListingQuery | None = None, known_cities: Ite
     _places(question, t, found, known_cities, known_neighbourhoods)
     sort = _sort(t, found)
     ordinal = _ordinal(t, found)
-    relative_sort = _relative(t, found, previous, shown)
+    relative_sort = _relative(t, found, shown)
     dropped = {f for pattern, fields in _DROP if pattern.search(t) for f in fields}
     if not (found.constraints or sort or relative_sort or ordinal is not None or dropped or reset):
         return ListingQuery(free_text=question.strip())
@@ -589,7 +599,6 @@ def describe(query: ListingQuery, price_period: str | None = "month") -> str:
     $1,400/month, Phoenix, AZ, cats allowed, cheapest first". price_period: "month", "night",
     "week" or None (no suffix). "" for a query with neither constraints nor sort."""
     suffix = _PRICE_PERIOD.get(price_period or "", "")
-    money = lambda v: f"${_num(v)}{suffix}" if suffix else f"${_num(v)}"  # noqa: E731
     parts: list[str] = []
     q = query
     if q.on("bedrooms"):
@@ -602,7 +611,8 @@ def describe(query: ListingQuery, price_period: str | None = "month") -> str:
     if q.on("square_feet"):
         parts.append(_describe_amount(q.on("square_feet"), _num, "sq ft"))
     if q.on("minimum_nights"):
-        parts.append("minimum stay " + _describe_amount(q.on("minimum_nights"), _num, "nights"))
+        nights = _describe_amount(q.on("minimum_nights"), _num, "nights")
+        parts.append("minimum stay " + re.sub(r"\b1 nights", "1 night", nights))
     place = [_title(c.value) for c in q.on("neighbourhood") + q.on("city")]
     place += [(" or ".join(c.value) if isinstance(c.value, tuple) else str(c.value)).upper() for c in q.on("state")]
     parts.extend(place)
@@ -617,7 +627,6 @@ def describe(query: ListingQuery, price_period: str | None = "month") -> str:
     if q.sort is not None:
         parts.append(_SORT_WORDS.get((q.sort.field, q.sort.descending),
                                      f"by {q.sort.field}{' descending' if q.sort.descending else ''}"))
-    del money
     return ", ".join(p for p in parts if p)
 
 
