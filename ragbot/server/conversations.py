@@ -1,0 +1,183 @@
+"""The conversation API the web widget uses: /api/conversations and message feedback.
+
+A client key sees only the conversations it created (`OwnerStore`); agent and admin keys see all
+(an agent key with a scope: those whose scope it covers)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Literal, Optional
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from ragbot.server import turns
+from ragbot.server.auth import Principal, authenticate, effective_scope, scope_covers
+from ragbot.server.errors import ApiError
+from ragbot.state.db import StateDB
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS server_conversations (session_id TEXT PRIMARY KEY, key_id TEXT NOT NULL,
+    scope TEXT NOT NULL, created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS server_messages (message_id TEXT PRIMARY KEY, session_id TEXT NOT NULL, created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS message_ratings (message_id TEXT NOT NULL, rating TEXT NOT NULL, reason TEXT,
+    correction TEXT, key_id TEXT, created_at REAL NOT NULL);
+"""
+
+
+class OwnerStore:
+    """Which key started each conversation, which conversation each reply belongs to, and the
+    thumbs-up/down ratings (kept until the feedback store takes them over)."""
+
+    def __init__(self, db: StateDB):
+        self.db = db
+        db.executescript(_SCHEMA)
+
+    def add(self, session_id: str, key_id: str, scope: dict) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("INSERT OR IGNORE INTO server_conversations VALUES (?, ?, ?, ?)",
+                         (session_id, key_id, json.dumps(scope), time.time()))
+
+    def owner(self, session_id: str) -> tuple[str, dict] | None:
+        rows = self.db.query("SELECT key_id, scope FROM server_conversations WHERE session_id = ?", (session_id,))
+        return (rows[0]["key_id"], json.loads(rows[0]["scope"])) if rows else None
+
+    def add_message(self, message_id: str, session_id: str) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("INSERT OR IGNORE INTO server_messages VALUES (?, ?, ?)", (message_id, session_id, time.time()))
+
+    def session_of(self, message_id: str) -> str | None:
+        rows = self.db.query("SELECT session_id FROM server_messages WHERE message_id = ?", (message_id,))
+        return rows[0]["session_id"] if rows else None
+
+    def rate(self, message_id: str, rating: str, reason: str | None, correction: str | None, key_id: str) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("INSERT INTO message_ratings VALUES (?, ?, ?, ?, ?, ?)",
+                         (message_id, rating, reason, correction, key_id, time.time()))
+
+    def ratings(self, message_id: str) -> list[dict]:
+        rows = self.db.query("SELECT rating, reason, correction, key_id, created_at FROM message_ratings "
+                             "WHERE message_id = ? ORDER BY created_at", (message_id,))
+        return [dict(r) for r in rows]
+
+
+class NewConversation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    scope: Optional[dict[str, str]] = None
+
+
+class NewMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str
+    stream: bool = False
+
+
+class Feedback(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rating: Literal["up", "down"]
+    reason: Optional[str] = Field(None, max_length=200)
+    correction: Optional[str] = Field(None, max_length=4000)
+
+
+def check_access(state, principal: Principal, session_id: str) -> dict:
+    """The conversation's stored scope; ApiError 404 when it does not exist for this key."""
+    owner = state.owners.owner(session_id)
+    missing = ApiError(404, f"unknown conversation {session_id!r}; start one with POST /api/conversations",
+                       "conversation_not_found")
+    if owner is None:
+        if principal.open_mode or principal.role == "admin":
+            if state.bot.sessions.exists(session_id):
+                return {}
+        raise missing
+    key_id, scope = owner
+    if principal.is_client and key_id != principal.key_id:
+        raise missing
+    if principal.role == "agent" and not scope_covers(principal, scope):
+        raise missing
+    return scope
+
+
+def router() -> APIRouter:
+    r = APIRouter(prefix="/api")
+
+    @r.post("/conversations", status_code=201)
+    def create(request: Request, body: Optional[NewConversation] = None, p: Principal = Depends(authenticate)):
+        st = request.app.state.ragbot
+        scope = effective_scope(p, body.scope if body else None)
+        turns.check_rate(st, p.key_id, None)
+        sid = st.bot.new_session(scope=scope)
+        st.owners.add(sid, p.key_id, scope)
+        request.state.log = {**request.state.log, "session": sid}
+        return {"session_id": sid}
+
+    @r.get("/conversations/{session_id}")
+    def transcript(session_id: str, request: Request, p: Principal = Depends(authenticate)):
+        st = request.app.state.ragbot
+        check_access(st, p, session_id)
+        state = st.bot.sessions.state(session_id)
+        ticket = st.tickets.for_session(session_id)
+        msgs = [{"role": t.role, "content": t.content} for t in st.bot.history(session_id)]
+        return {"session_id": session_id, "handed_off": bool(state.get("handed_off")),
+                "ticket_id": ticket.ticket_id if ticket else None,
+                "ticket_status": ticket.status if ticket else None, "messages": msgs}
+
+    @r.post("/conversations/{session_id}/messages")
+    async def message(session_id: str, body: NewMessage, request: Request, p: Principal = Depends(authenticate)):
+        st = request.app.state.ragbot
+        scope = check_access(st, p, session_id)
+        text = turns.check_question(st, body.text)
+        turns.check_rate(st, p.key_id, session_id)
+        req = turns.TurnRequest(text, session_id, scope, user=None)
+        if not body.stream:
+            reply = await turns.ask(st, req)
+            turns.log_fields(request, reply)
+            return JSONResponse(turns.reply_object(reply))
+        first, rest = await turns.first_then_rest(turns.events(st, req))
+        return StreamingResponse(_sse(request, first, rest), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    @r.post("/messages/{message_id}/feedback")
+    def feedback(message_id: str, body: Feedback, request: Request, p: Principal = Depends(authenticate)):
+        st = request.app.state.ragbot
+        sid = st.owners.session_of(message_id)
+        if sid is None:
+            raise ApiError(404, f"unknown message {message_id!r}; rate a reply's message_id", "message_not_found")
+        check_access(st, p, sid)
+        st.owners.rate(message_id, body.rating, body.reason, body.correction, p.key_id)
+        return {"message_id": message_id, "rating": body.rating}
+
+    return r
+
+
+async def _sse(request, first, rest):
+    """token / sources / decision / reply frames; an error after the stream started is an
+    `error` frame (the HTTP status is already sent)."""
+    from ragbot.server.errors import error_body
+
+    item = first
+    try:
+        while item is not turns._END:
+            yield _frame(request, item)
+            try:
+                item = await rest.__anext__()
+            except StopAsyncIteration:
+                break
+    except ApiError as e:
+        yield turns.sse("error", e.body())
+    except Exception as e:
+        yield turns.sse("error", error_body(503 if hasattr(e, "retry_after_s") else 500, str(e)))
+
+
+def _frame(request, ev) -> bytes:
+    name = type(ev).__name__
+    if name == "TokenEvent":
+        return turns.sse("token", {"text": ev.text})
+    if name == "SourcesEvent":
+        return turns.sse("sources", {"sources": [s.to_dict() for s in ev.sources]})
+    if name == "DecisionEvent":
+        return turns.sse("decision", {"decision": ev.decision.value, "rule": ev.rule,
+                                      "confidence": round(float(ev.confidence), 4), "reason": ev.reason})
+    turns.log_fields(request, ev.reply)
+    return turns.sse("reply", turns.reply_object(ev.reply))
