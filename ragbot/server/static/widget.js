@@ -169,10 +169,16 @@
     return (s.source || "source") + page;
   }
 
+  /* Line breaks that only wrap a quoted source line become spaces; breaks after a sentence, a
+   * citation or a closing quote, and before a quote or a list item, stay. */
+  function unwrap(text) {
+    return String(text || "").replace(/([^\s.:;!?\]"\u201d])[ \t]*\n(?![\n\s"\u201c\-\u2022*]|\d+\.)/g, "$1 ");
+  }
+
   /* Reply text with its [n] citation markers turned into buttons that jump to source n. */
   function renderText(el, text, sourceCount, onCite) {
     el.textContent = "";
-    const parts = String(text || "").split(/(\[\d+\])/);
+    const parts = unwrap(text).split(/(\[\d+\])/);
     for (const part of parts) {
       const m = part.match(/^\[(\d+)\]$/);
       const n = m ? Number(m[1]) : 0;
@@ -335,7 +341,7 @@
       return {
         addToken: (piece) => {
           streamed += piece;
-          text.textContent = streamed;
+          text.textContent = unwrap(streamed);
           el.dataset.state = "streaming";
           el.dataset.tokens = String(Number(el.dataset.tokens) + 1);
           this.scroll();
