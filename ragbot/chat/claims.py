@@ -1,0 +1,315 @@
+"""Claim-level checks of a model draft against the quoted sentence (issue 9, deliverables 1, 6).
+
+`check_draft(question, draft, quote, answer_type)` keeps a draft only when ALL hold:
+ 1. it states a value of the expected answer type (or of one of its alternatives); for "yes_no"
+    a polarity about the asked thing; for "list" / "open" most of its content words (>= 0.75)
+    occur in the quote or the question;
+ 2. each of its numbers and names occurs, with the same unit, in the quote (not merely somewhere
+    in the passages): "30 days" is not licensed by "$30", "$500" is by "500 dollars"; numbers the
+    user wrote do not count ("Is it $500?"); and at least half of its content words occur in the
+    quote or the question (a sentence about something else does not ride on a right number);
+ 3. it is not degenerate: empty; a word or phrase repeated 3+ times; a preamble ("The answer
+    is:", "Answer:", "According to the passage"); a copied passage header ("[2] (lease.pdf,
+    p. 3)"); list numbering ("1." at a line start); the question echoed or a question back;
+    "I don't know"-style text;
+ and, for yes/no questions, the draft's polarity equals the quote's (ragbot.chat.polarity).
+
+Reasons are "code: detail" strings; the codes: empty, preamble, passage_header, list_numbering,
+repetition, echo, dont_know, no_value, low_coverage, not_in_quote, unit_mismatch,
+name_not_in_quote, polarity_unknown, polarity_mismatch.
+
+`direct_lead(question, answer_type, quote)`: a short deterministic answer read from the quote
+when the draft is dropped ("No.", "$150.", "At least 30 days.", "On the 1st of each month.",
+"Up to 2 cats.", "555-0199."), or None when unsure (two different values, a conditional clause,
+a negated or compound question).
+`quote_answers(question, answer_type, quote)`: whether the quote states a value of the expected
+type at all (an amount question whose best quote names no money must not be answered with it).
+All three are pure and take well under a millisecond for a sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+from rapidfuzz import fuzz
+
+from ragbot.chat import leads
+from ragbot.chat.answer_types import AnswerType, classify_question, values_of_type
+from ragbot.chat.grounding import _STOP, _names, extract_numbers, strip_citations
+from ragbot.chat.polarity import _mentions_topic, polarity, topic_words
+from ragbot.chat.typed_values import Value, mentions
+from ragbot.errors import InputError
+
+
+@dataclass(frozen=True)
+class DraftCheck:
+    """keep: the draft may go out above the quote. reasons: why not ("code: detail", module
+    docstring), empty when kept. values: the typed values the draft states (typed_values.Value),
+    with its yes/no polarity first for yes/no questions."""
+
+    keep: bool
+    reasons: tuple[str, ...] = ()
+    values: tuple[Value, ...] = ()
+
+
+_PREAMBLE = re.compile(
+    r"^\W*(?:(?:the\s+)?(?:answer|response|reply)(?:\s+is)?\s*:|answer\s*:|a\s*:|assistant\s*:|bot\s*:|"
+    r"(?:according\s+to|based\s+on|from|in)\s+(?:the\s+)?(?:passages?|context|documents?|texts?|sources?|"
+    r"information(?:\s+provided)?|provided\s+\w+)\b|passage\s*\[?\d|sure\s*[,!.]|certainly\s*[,!.]|as\s+an\s+ai\b)", re.I)
+_HEADER = re.compile(r"\[\s*\d+\s*\]\s*\(|\(\s*[\w .#-]+\.(?:pdf|csv|md|txt|html?|jsonl?|docx?)\b[^)]*\)|"
+                     r"\bsource\s*:|^\s*passage\s+\d|\(\s*p\.\s*\d+\s*\)", re.I | re.M)
+_NUMBERING = re.compile(r"(?m)^\s*(?:\d{1,2}[.)]|[-*•])\s+\S")
+_DONT_KNOW = re.compile(r"\b(?:i\s+(?:don't|do\s+not)\s+know|i(?:'m|\s+am)\s+not\s+sure|(?:cannot|can't|unable\s+to)\s+"
+                        r"(?:find|answer|determine|tell)|no\s+information|(?:is|are)\s+not\s+(?:mentioned|stated|specified)|"
+                        r"(?:doesn't|does\s+not|do\s+not|don't)\s+(?:say|mention|specify|state))\b", re.I)
+_TOKEN = re.compile(r"[a-z0-9$][a-z0-9$,.'’-]*", re.I)
+_GENERIC_NAMES = frozenset("""landlord tenant tenants resident residents lease agreement premises owner management office
+clause section article summary yes no the a an rent notice deposit monday tuesday wednesday thursday friday
+saturday sunday january february march april may june july august september october november december
+""".split())
+_ROLE_KINDS = ("amount", "duration", "date", "count", "contact")
+
+
+def _text_of(quote: str | Sequence[str]) -> str:
+    if isinstance(quote, str):
+        return quote
+    if isinstance(quote, Sequence) and all(isinstance(q, str) for q in quote):
+        return " ".join(quote)
+    raise InputError("quote must be a string or a sequence of strings (the quoted sentences)")
+
+
+def _resolve(question: str, answer_type: AnswerType | None) -> AnswerType:
+    if not isinstance(question, str):
+        raise InputError(f"question must be a string, got {type(question).__name__}")
+    if answer_type is None:
+        return classify_question(question)
+    if not isinstance(answer_type, AnswerType):
+        raise InputError("answer_type must be an AnswerType from classify_question, or None")
+    return answer_type
+
+
+def _words(text: str) -> list[str]:
+    return [t.lower().strip(".,'’-") for t in _TOKEN.findall(text)]
+
+
+def degenerate(draft: str, question: str = "") -> tuple[str, ...]:
+    """Reasons why `draft` is not a usable sentence at all (rule 3 of the module docstring);
+    () when none. Checked on the raw draft, before citations are stripped."""
+    text = (draft or "").strip()
+    if not re.search(r"[A-Za-z0-9]", text):
+        return ("empty: no words",)
+    out = []
+    if _PREAMBLE.search(text):
+        out.append("preamble: " + text[:30])
+    if _HEADER.search(text):
+        out.append("passage_header: " + _HEADER.search(text).group(0))
+    if _NUMBERING.search(text):
+        out.append("list_numbering: " + _NUMBERING.search(text).group(0).strip())
+    if rep := _repeated(_words(text)):
+        out.append("repetition: " + rep)
+    if _DONT_KNOW.search(text):
+        out.append("dont_know: " + _DONT_KNOW.search(text).group(0))
+    plain = " ".join(_words(strip_citations(text)))
+    if question and (fuzz.ratio(plain, " ".join(_words(question))) >= 85 or text.rstrip().endswith("?")):
+        out.append("echo: the draft repeats or asks a question")
+    return tuple(out)
+
+
+def _repeated(words: list[str]) -> str:
+    for i in range(len(words) - 2):
+        if words[i] == words[i + 1] == words[i + 2]:
+            return f"'{words[i]}' three times in a row"
+    counts: dict[str, int] = {}
+    for w in words:
+        if w not in _STOP and len(w) > 2 and not w[0].isdigit():
+            counts[w] = counts.get(w, 0) + 1
+    if (worst := max(counts.items(), key=lambda kv: kv[1], default=("", 0)))[1] >= 3:
+        return f"'{worst[0]}' {worst[1]} times"
+    for n in (2, 3, 4):
+        grams: dict[tuple[str, ...], int] = {}
+        for i in range(len(words) - n + 1):
+            g = tuple(words[i:i + n])
+            grams[g] = grams.get(g, 0) + 1
+            if grams[g] >= 3:
+                return f"'{' '.join(g)}' {grams[g]} times"
+    return ""
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ies", "es", "ed", "s", "'s", "’s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def coverage(draft: str, support: str) -> float:
+    """Share of the draft's content words (stopwords and numbers left out) that occur in
+    `support` by loose stem (plural, -ed, -ing) or rapidfuzz ratio >= 85; 1.0 with no content."""
+    words = [w for w in _words(strip_citations(draft)) if w not in _STOP and len(w) > 1 and not re.match(r"[\d$]", w)]
+    if not words:
+        return 1.0
+    vocab = {_stem(w) for w in _words(support)}
+    hits = sum(1 for w in words if _stem(w) in vocab or (len(w) >= 5 and any(
+        fuzz.ratio(_stem(w), v) >= 85 for v in vocab if abs(len(v) - len(w)) <= 3)))
+    return hits / len(words)
+
+
+def _phone_match(a: str, b: str) -> bool:
+    return len(a) >= 7 and len(b) >= 7 and (a.endswith(b) or b.endswith(a))
+
+
+def value_matches(d: Value, q: Value) -> bool:
+    """Whether the quote's value `q` states the draft's value `d`: same kind, same canonical value
+    and a compatible unit ("$" matches any dollar currency; rates must agree when both have one;
+    count nouns must share a stem when both have one; dates may omit the year)."""
+    if d.kind != q.kind:
+        return False
+    if d.kind == "amount":
+        dollar = {"$", "USD", "CAD", "BDS", "AUD", "NZD", "HKD", "SGD"}
+        same_unit = d.unit == q.unit or ("$" in (d.unit, q.unit) and {d.unit, q.unit} <= dollar)
+        return d.value == q.value and same_unit and (not d.per or not q.per or d.per == q.per)
+    if d.kind == "date":
+        return d.value == q.value or (q.value.endswith("-" + d.value) and not d.value.startswith(("day:", "time:", "weekday:")))
+    if d.kind == "count":
+        du, qu = {_stem(w) for w in d.unit.split()}, {_stem(w) for w in q.unit.split()}
+        return d.value == q.value and (not du or not qu or bool(du & qu))
+    if d.kind == "contact":
+        if d.unit == "phone" or q.unit == "phone":
+            return d.unit == q.unit and _phone_match(d.value, q.value)
+        return d.value == q.value or (d.unit == q.unit and (d.value in q.value or q.value in d.value))
+    return d.value == q.value and d.unit == q.unit
+
+
+def _check_values(draft_values: list[Value], quote: str) -> list[str]:
+    quote_values = mentions(quote)
+    quote_numbers = extract_numbers(quote)
+    out = []
+    for d in draft_values:
+        if d.kind == "number":
+            if d.value not in quote_numbers:
+                out.append(f"not_in_quote: {d.text}")
+            continue
+        if any(value_matches(d, q) for q in quote_values):
+            continue
+        if d.kind == "contact" and d.unit in ("address", "unit") and d.value in " ".join(_words(quote)):
+            continue
+        nums = set(extract_numbers(d.text)) - {v for v in extract_numbers(d.text) if not v[:1].isdigit()}
+        other = nums & quote_numbers
+        out.append(f"unit_mismatch: {d.text} ({d.kind})" if other else f"not_in_quote: {d.text} ({d.kind})")
+    return out
+
+
+def _check_names(draft: str, quote: str, question: str, known_names: Sequence[str]) -> list[str]:
+    space = " ".join([quote, question, *known_names]).lower()
+    words = set(_words(space))
+    out = []
+    for name in dict.fromkeys(_names(draft)):
+        parts = [w.lower().strip(".'’,") for w in name.split()]
+        if all(p in _GENERIC_NAMES for p in parts) or name.lower() in space or all(p in words for p in parts):
+            continue
+        out.append(f"name_not_in_quote: {name}")
+    return out
+
+
+def _typed_reasons(question: str, draft: str, quote: str, at: AnswerType) -> tuple[list[str], list[Value]]:
+    """Rule 1 and the yes/no polarity rule; returns (reasons, the draft's typed values)."""
+    reasons: list[str] = []
+    typed = [v for k in at.kinds if k in _ROLE_KINDS for v in values_of_type(draft, k, question)]
+    if at.kind == "yes_no":
+        mine, theirs = polarity(draft, question, assume_topical=True), polarity(quote, question)
+        if mine is None:
+            reasons.append("no_value: the draft says neither yes nor no")
+        elif theirs is None:
+            reasons.append(f"polarity_unknown: the quote is not clearly yes or no (draft: {mine})")
+        elif mine != theirs:
+            reasons.append(f"polarity_mismatch: draft {mine}, quote {theirs}")
+        else:
+            typed.insert(0, Value("yes_no", draft.strip(), mine, end=len(draft)))
+    elif at.kind in ("list", "open") and not typed:
+        if coverage(draft, quote + " " + question) < 0.75:
+            reasons.append("low_coverage: most of the draft's words are not in the quote")
+    elif not typed:
+        reasons.append(f"no_value: the draft states no {' or '.join(k for k in at.kinds if k in _ROLE_KINDS)}")
+    return reasons, typed
+
+
+def check_draft(question: str, draft: str, quote: str | Sequence[str], answer_type: AnswerType | None = None,
+                *, known_names: Sequence[str] = ()) -> DraftCheck:
+    """Keep or drop the model's `draft` (module docstring).
+
+    question: the user's question. draft: the model's short answer (citation markers allowed).
+    quote: the quoted sentence that best matches the question (or several, as a sequence).
+    answer_type: from classify_question(question); computed when None.
+    known_names: names always allowed (business name, assistant name).
+    Returns DraftCheck(keep, reasons, values). Raises InputError for non-string inputs."""
+    at = _resolve(question, answer_type)
+    if not isinstance(draft, str):
+        raise InputError(f"draft must be a string, got {type(draft).__name__}")
+    quote_text = _text_of(quote)
+    reasons = list(degenerate(draft, question))
+    if reasons and reasons[0].startswith("empty"):
+        return DraftCheck(False, tuple(reasons))
+    body = strip_citations(draft)
+    typed_reasons, typed = _typed_reasons(question, body, quote_text, at)
+    reasons += typed_reasons
+    reasons += _check_values([v for v in mentions(body)], quote_text)
+    reasons += _check_names(body, quote_text, question, known_names)
+    if at.kind not in ("list", "open") and coverage(body, quote_text + " " + question) < 0.5:
+        reasons.append("low_coverage: the draft talks about things the quote does not")
+    return DraftCheck(not reasons, tuple(reasons), tuple(typed))
+
+
+def direct_lead(question: str, answer_type: AnswerType | None, quote: str | Sequence[str]) -> str | None:
+    """A short answer read from the quote, to lead the reply when the draft is dropped: "Yes." /
+    "No." for a yes/no question meeting a clearly affirmative / negated clause about the asked
+    thing; the one amount, duration, date (or date range), count, phone or e-mail the quote
+    states, with its bound ("At least 30 days."). None when unsure: no such value, two different
+    ones, a conditional clause, a negated question ("Isn't parking included?"), or a compound
+    question. Raises InputError for non-string inputs."""
+    at = _resolve(question, answer_type)
+    text = _text_of(quote)
+    if not text.strip() or (at.alternatives and at.cue not in ("when", "deadline", "how_often", "what_time")):
+        return None
+    if at.kind == "yes_no":
+        pol = None if at.negated else polarity(text, question)
+        return {"yes": "Yes.", "no": "No."}.get(pol or "")
+    for kind in at.kinds:
+        if kind == "contact" and not _ASKS_NUMBER.search(question):
+            return None  # "who is ..." wants a name, which a lead would have to guess
+        found = values_of_type(text, kind, question)
+        if found:
+            return leads.lead_for(kind, found, text, question)
+    return None
+
+
+_ASKS_NUMBER = re.compile(r"\b(?:number|phone|call|text|dial|e-?mail|website|web site|url|portal|reach|contact)\b", re.I)
+
+
+def quote_answers(question: str, answer_type: AnswerType | None, quote: str | Sequence[str]) -> bool:
+    """Whether `quote` can answer `question` at all: it states a value of the expected kind (or
+    of an alternative); for contacts a name, phone, e-mail or address (a bare "Landlord" only
+    answers "who pays/does ..." questions); for yes/no, list and open questions it speaks about
+    the asked thing (shares a topic word). Raises InputError for non-string inputs."""
+    at = _resolve(question, answer_type)
+    text = _text_of(quote)
+    if not text.strip():
+        return False
+    for kind in at.kinds:
+        if kind in ("amount", "duration", "date", "count"):
+            if values_of_type(text, kind):
+                return True
+        elif kind == "contact":
+            found = values_of_type(text, "contact")
+            party_ok = not re.match(r"\W*(?:who|whom)\s+(?:is|are|was|'s)\b", question.lower())
+            if any(v.unit != "party" or party_ok for v in found):
+                return True
+        else:
+            topic = topic_words(question)
+            if not topic or _mentions_topic(text, topic) or (kind == "list" and len(_LIST_SEP.findall(text)) >= 2):
+                return True
+    return False
+
+
+_LIST_SEP = re.compile(r",|;|\band\b|\bor\b")
