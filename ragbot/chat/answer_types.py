@@ -80,7 +80,7 @@ class AnswerType:
 
 NOUN_KINDS: dict[str, str] = {
     **dict.fromkeys("fee cost price rent deposit charge rate penalty fine amount premium surcharge interest "
-                    "percentage payment tax discount refund bill markup commission pricing dues".split(), "amount"),
+                    "percentage payment tax discount refund bill markup commission pricing dues coverage".split(), "amount"),
     **dict.fromkeys("notice period term length lengths duration limit timeframe frame stay turnaround window "
                     "wait".split(), "duration"),
     **dict.fromkeys("date dates day days time times hours hour schedule deadline weekday month year".split(), "date"),
@@ -129,6 +129,7 @@ _RULES: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple((cue, kind, re.comp
     ("cost_verb", "amount", r"^what\b.{0,40}\b(?:cost|costs)\b|^what (?:do|does|will|would|should) (?:i|we|you|"
                             r"tenants?|residents?|it|they) (?:pay|owe|charge|need to pay|have to pay)\b"),
     ("embedded_if", "yes_no", r"^(?:if|whether)\b"),
+    ("list_verb", "list", r"^(?:(?:can|could|would|will) you (?:please )?)?(?:list|name (?:the|all|every))\b"),
 ))
 _AUX = re.compile(r"^(?:is|are|am|was|were|do|does|did|can|could|may|might|must|shall|should|will|would|have|has|"
                   r"had|isn't|aren't|don't|doesn't|can't|cannot|won't|wouldn't|shouldn't|didn't)\b")
@@ -138,12 +139,13 @@ _WHERE_CONTACT = re.compile(r"^where\b.*\b(?:office|send|mail|deliver|drop(?: of
                             r"address|visit|find you|keys?)\b")
 _HOW_CONTACT = re.compile(r"^how (?:do|can|should|would|could) (?:i|we) (?:contact|reach|call|email|e-mail|phone|text|"
                           r"get (?:in touch|hold|a hold))\b")
-_WHAT_NP = re.compile(r"^(?P<wh>what|which)(?: (?:is|are|was|were|will be|would be))? (?P<np>.+)$")
+_WHAT_NP = re.compile(r"^(?P<wh>what|which)(?: (?:is|are|was|were|will be|would be|would|will|could|might|should))? "
+                      r"(?P<np>.+)$")
 _NP_STOP = frozenset("""is are was were be do does did can could may might must shall should will would has have had
 for of in on at to under per with from by about during when if i we you they he she it that which who whom
 applies apply charged included offered available allowed permitted required cost costs pay paid needed happen
 happens go goes come comes get gets need needs take takes there here after before than as so mean means
-pays charges owes the my your our a an
+pays charges owes the my your our a an be please
 """.split())
 _DETS = frozenset("the my your our a an any this that its their his her these those".split())
 
@@ -178,6 +180,9 @@ def _head_kind(np: list[str], after: str) -> str | None:
         return "amount" if np[-2] != "weight" else "open"
     if head in ("terms",):
         return "open"
+    if head in ("time", "times") and len(np) > 1 and np[-2] in ("response", "turnaround", "wait", "waiting",
+                                                                "processing", "lead", "notice"):
+        return "duration"
     return NOUN_KINDS.get(head)
 
 
