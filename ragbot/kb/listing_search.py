@@ -268,3 +268,12 @@ def nearest_relaxation(conn, query: ListingQuery, d: Dialect = SQLITE, scope: Ma
     label = f"nothing matches {was}" + (f"; nearest: {describe(ListingQuery(added), price_period)}" if added
                                         else f"; without that: {total} match")
     return Relaxation(removed, added, relaxed, total, label)
+
+
+def distinct_values(conn, field: str, d: Dialect = SQLITE, limit: int = 100_000) -> list[str]:
+    """Distinct non-empty values of a category field across listings (e.g. the known cities for
+    constraints.parse), sorted."""
+    expr = d.text(_check_field(field))
+    rows = _rows(conn, f"SELECT DISTINCT {expr} FROM chunks WHERE doc_type = {d.param} AND {expr} IS NOT NULL "
+                       f"ORDER BY 1 LIMIT {int(limit)}", ["listing"])
+    return [str(r[0]) for r in rows]

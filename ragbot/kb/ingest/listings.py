@@ -251,7 +251,7 @@ def _read(path: Path) -> tuple[Records, list[MalformedRow]]:
         lines = read_text(path).splitlines()
         return recs, [MalformedRow(path.name, i, i, f"line {i}: not a JSON object; fix or remove the line")
                       for i, line in enumerate(lines, 1) if line.strip() and i not in good]
-    last = max(good, default=0) + recs.skipped  # JSON: items are numbered by list position
+    last = len(recs.rows) + recs.skipped  # JSON: items are numbered by list position
     return recs, [MalformedRow(path.name, i, None, f"item {i}: not an object; write it as {{\"field\": value, ...}}")
                   for i in range(1, last + 1) if i not in good]
 
