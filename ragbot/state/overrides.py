@@ -13,7 +13,8 @@ active overrides whose scope the turn is in:
 - a match needs cosine(question embeddings) >= min_score AND rapidfuzz token_set_ratio of the
   lower-cased questions >= min_ratio (0..100), as the FAQ fast path. A scoped override's
   question and the user's are compared with the scope's name left out ("... at Oak Street").
-- among matches, a scoped override wins over an unscoped one, then the higher cosine.
+- among matches, a scoped override wins over an unscoped one, then the higher cosine (ties:
+  the older override).
 Question embeddings are cached in `override_vectors` as float32 blobs keyed by
 (override_id, version, embedder name), and in memory as one (n, dim) matrix per store, rebuilt
 when the table changes; a match is one matrix-vector product plus rapidfuzz on the few
@@ -36,7 +37,6 @@ from ragbot.state.db import StateDB
 DEFAULT_MIN_SCORE = 0.75
 DEFAULT_MIN_RATIO = 70.0
 MAX_CHARS = 4000
-_RATIO_CANDIDATES = 32
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS overrides (
@@ -284,27 +284,21 @@ class OverrideStore:
         idx = [rows for sc, rows in m.by_scope if _in_scope(sc, turn_scope)]
         if not idx:
             return None
-        idx = np.concatenate(idx)
+        idx = np.sort(np.concatenate(idx))  # list order, so ties go to the oldest override
         stripped = _strip_scope(question, turn_scope)
         texts = list(dict.fromkeys([question, stripped]))
         qv = dict(zip(texts, np.asarray(embedder.embed_documents(texts), dtype=np.float32)))
         scoped = m.scoped[idx]
         sims = np.where(scoped, m.vectors[idx] @ qv[stripped], m.vectors[idx] @ qv[question])
-        order = np.argsort(-sims)[:_RATIO_CANDIDATES]
-        best = None
-        for j in order:
-            if sims[j] < ms:
-                break
-            i, user_q = int(idx[j]), stripped if scoped[j] else question
-            ratio = fuzz.token_set_ratio(user_q.lower(), m.questions[i].lower())
-            if ratio >= mr:
-                rank = (bool(scoped[j]), float(sims[j]))
-                if best is None or rank > best[0]:
-                    best = (rank, i, ratio)
-        if best is None:
-            return None
-        o = m.items[best[1]]
-        return OverrideMatch(o.override_id, o.version, o.answer, best[0][1], float(best[2]))
+        for want_scoped in (True, False):  # a scoped match wins over any unscoped one
+            cand = np.nonzero((sims >= ms) & (scoped == want_scoped))[0]
+            user_q = (stripped if want_scoped else question).lower()
+            for j in cand[np.argsort(-sims[cand], kind="stable")]:  # best cosine first: the first pass wins
+                ratio = fuzz.token_set_ratio(user_q, m.questions[int(idx[j])].lower())
+                if ratio >= mr:
+                    o = m.items[int(idx[j])]
+                    return OverrideMatch(o.override_id, o.version, o.answer, float(sims[j]), float(ratio))
+        return None
 
 
 __all__ = ["DEFAULT_MIN_RATIO", "DEFAULT_MIN_SCORE", "Override", "OverrideMatch", "OverrideNotFoundError",

@@ -60,13 +60,17 @@ class ExportReport:
 
 def correction_facts(text: str, max_facts: int = 5) -> tuple[str, ...]:
     """The checkable facts of a correction, in order, distinct: dollar amounts, times, numbers
-    with their unit, ordinals, day and month names, other numbers; PII placeholders never."""
+    with their unit, ordinals, day and month names, other numbers; without any of those, its
+    two longest content words (>= 6 letters). PII placeholders never."""
     text = _PLACEHOLDER.sub(" ", text)
     out: list[str] = []
     for m in _FACT.finditer(text):
         fact = " ".join(m.group(0).split()).rstrip(".,")
-        if fact and fact.lower() not in (f.lower() for f in out) and not any(fact.lower() in f.lower() for f in out):
+        if fact and not any(fact.lower() in f.lower() for f in out):
             out.append(fact)
+    if not out:
+        words = dict.fromkeys(w.lower() for w in re.findall(r"[A-Za-z]{6,}", text))
+        out = sorted(words, key=lambda w: -len(w))[:2]
     return tuple(out[:max_facts])
 
 

@@ -64,7 +64,8 @@ DOWN_QUESTIONS = (
     "Is the office open on Thanksgiving?", "When does the leasing office close for the holidays?",
     "Can I drop off my rent check on New Year's Day?", "Are you open on Labor Day?")
 DOWN_ANSWER = "The leasing office is open Monday to Friday, 9 am to 5 pm. [1]"
-DOWN_CORRECTION = "The leasing office is closed on public holidays; the after-hours line is {phone}."
+DOWN_CORRECTION = ("The leasing office is closed on public holidays and reopens the next business day at 9 am; "
+                   "the after-hours line is {phone}.")
 KNOWN_TOPICS: Mapping[str, tuple[tuple[str, ...], str, str]] = {  # questions, answer, source
     "rent due": (("When is rent due?", "What day is the rent due each month?", "When do I have to pay rent?"),
                  "Rent is due on the 1st of each month. [1]", "harborview_faq.csv"),
