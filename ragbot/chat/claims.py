@@ -112,7 +112,8 @@ def degenerate(draft: str, question: str = "") -> tuple[str, ...]:
     if _DONT_KNOW.search(text):
         out.append("dont_know: " + _DONT_KNOW.search(text).group(0))
     plain = " ".join(_words(strip_citations(text)))
-    if question and (fuzz.ratio(plain, " ".join(_words(question))) >= 85 or text.rstrip().endswith("?")):
+    answered = re.match(r"\W*(?:yes|no)\b", text, re.I)
+    if question and ((not answered and fuzz.ratio(plain, " ".join(_words(question))) >= 85) or text.rstrip().endswith("?")):
         out.append("echo: the draft repeats or asks a question")
     return tuple(out)
 
@@ -144,10 +145,14 @@ def _stem(word: str) -> str:
     return word
 
 
+def _content(text: str) -> list[str]:
+    return [w for w in _words(strip_citations(text)) if w not in _STOP and len(w) > 1 and not re.match(r"[\d$]", w)]
+
+
 def coverage(draft: str, support: str) -> float:
     """Share of the draft's content words (stopwords and numbers left out) that occur in
     `support` by loose stem (plural, -ed, -ing) or rapidfuzz ratio >= 85; 1.0 with no content."""
-    words = [w for w in _words(strip_citations(draft)) if w not in _STOP and len(w) > 1 and not re.match(r"[\d$]", w)]
+    words = _content(draft)
     if not words:
         return 1.0
     vocab = {_stem(w) for w in _words(support)}
@@ -195,8 +200,8 @@ def _check_values(draft_values: list[Value], quote: str) -> list[str]:
             continue
         if d.kind == "contact" and d.unit in ("address", "unit") and d.value in " ".join(_words(quote)):
             continue
-        nums = set(extract_numbers(d.text)) - {v for v in extract_numbers(d.text) if not v[:1].isdigit()}
-        other = nums & quote_numbers
+        nums = {v for v in extract_numbers(d.text) if v[:1].isdigit()}
+        other = d.kind != "contact" and bool(nums & quote_numbers)
         out.append(f"unit_mismatch: {d.text} ({d.kind})" if other else f"not_in_quote: {d.text} ({d.kind})")
     return out
 
@@ -213,10 +218,35 @@ def _check_names(draft: str, quote: str, question: str, known_names: Sequence[st
     return out
 
 
+_WANTS = ((re.compile(r"\b(?:number|phone|call|text|dial|fax)\b"), {"phone"}),
+          (re.compile(r"\be-?mail\b"), {"email"}), (re.compile(r"\b(?:website|web site|url|online|portal)\b"), {"url"}),
+          (re.compile(r"^\W*where\b|\b(?:address|mail|send)\b"), {"address", "unit", "url"}))
+
+
+def wanted_values(question: str, kind: str, text: str) -> list[Value]:
+    """The values of `kind` in `text` that can answer `question`: for contacts the units it asks
+    for (a phone for "what number", an address for "where"; a bare party such as "Landlord" only
+    for "who pays/does ..."), for counts those whose noun the question names ("how many cats")."""
+    found = values_of_type(text, kind, question)
+    q = question.lower()
+    if kind == "contact":
+        units = set().union(*[u for rx, u in _WANTS if rx.search(q)])
+        party_ok = bool(re.match(r"\W*(?:who|whom)\b", q)) and not re.match(r"\W*(?:who|whom)\s+(?:is|are|was)\b", q)
+        return [v for v in found if (v.unit in units if units and not q.lstrip().startswith("who")
+                                     else v.unit != "party" or party_ok)]
+    if kind == "count" and (m := _COUNT_NOUN.search(q)):
+        noun = {_stem(w) for w in m.group(1).split() if w not in _STOP}
+        return [v for v in found if noun & {_stem(w) for w in v.unit.split()}]
+    return found
+
+
+_COUNT_NOUN = re.compile(r"\b(?:how many|number of)\s+((?:[a-z-]+\s+){0,1}[a-z-]+)")
+
+
 def _typed_reasons(question: str, draft: str, quote: str, at: AnswerType) -> tuple[list[str], list[Value]]:
     """Rule 1 and the yes/no polarity rule; returns (reasons, the draft's typed values)."""
     reasons: list[str] = []
-    typed = [v for k in at.kinds if k in _ROLE_KINDS for v in values_of_type(draft, k, question)]
+    typed = [v for k in at.kinds if k in _ROLE_KINDS for v in wanted_values(question, k, draft)]
     if at.kind == "yes_no":
         mine, theirs = polarity(draft, question, assume_topical=True), polarity(quote, question)
         if mine is None:
@@ -256,7 +286,7 @@ def check_draft(question: str, draft: str, quote: str | Sequence[str], answer_ty
     reasons += typed_reasons
     reasons += _check_values([v for v in mentions(body)], quote_text)
     reasons += _check_names(body, quote_text, question, known_names)
-    if at.kind not in ("list", "open") and coverage(body, quote_text + " " + question) < 0.5:
+    if at.kind not in ("list", "open") and len(_content(body)) >= 3 and coverage(body, quote_text + " " + question) < 0.5:
         reasons.append("low_coverage: the draft talks about things the quote does not")
     return DraftCheck(not reasons, tuple(reasons), tuple(typed))
 
@@ -297,13 +327,8 @@ def quote_answers(question: str, answer_type: AnswerType | None, quote: str | Se
     if not text.strip():
         return False
     for kind in at.kinds:
-        if kind in ("amount", "duration", "date", "count"):
-            if values_of_type(text, kind):
-                return True
-        elif kind == "contact":
-            found = values_of_type(text, "contact")
-            party_ok = not re.match(r"\W*(?:who|whom)\s+(?:is|are|was|'s)\b", question.lower())
-            if any(v.unit != "party" or party_ok for v in found):
+        if kind in _ROLE_KINDS:
+            if wanted_values(question, kind, text):
                 return True
         else:
             topic = topic_words(question)
