@@ -24,7 +24,6 @@ a caller that passes no list gets an IngestError naming the rows instead of a pa
 from __future__ import annotations
 
 import csv
-import json
 import logging
 import re
 from dataclasses import dataclass
