@@ -33,7 +33,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from ragbot.chat import leads
 from ragbot.chat.answer_types import AnswerType, classify_question, values_of_type
@@ -156,8 +156,9 @@ def coverage(draft: str, support: str) -> float:
     if not words:
         return 1.0
     vocab = {_stem(w) for w in _words(support)}
-    hits = sum(1 for w in words if _stem(w) in vocab or (len(w) >= 5 and any(
-        fuzz.ratio(_stem(w), v) >= 85 for v in vocab if abs(len(v) - len(w)) <= 3)))
+    choices = sorted(vocab)
+    hits = sum(1 for w in words if _stem(w) in vocab or (len(w) >= 5 and process.extractOne(
+        _stem(w), choices, scorer=fuzz.ratio, score_cutoff=85) is not None))
     return hits / len(words)
 
 

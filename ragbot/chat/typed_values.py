@@ -107,6 +107,10 @@ _ORD_DIGIT = re.compile(r"\b(?P<d>\d{1,2})(?:st|nd|rd|th)\b(?!\s*[-‐]?\s*(?:fl
                         r"edition|payment|bedroom|level|row|unit|consecutive|returned|violation|offen[cs]e|pet|cat|dog))", _I)
 _ORD_WORD = re.compile(r"\b(?P<w>(?:twenty[\s-]|thirty[\s-])?(?:" + "|".join(_ORD_WORDS) + r")|thirtieth)\s+"
                        r"(?:day\s+)?of\s+(?:the|each|every|a|any)\s+(?:calendar\s+)?month\b", _I)
+_MONTH_HINT = re.compile(r"(?i)\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)")
+_URL_HINT = re.compile(r"(?i)[a-z0-9]\.(?:com|org|net|example|ca|gov|io|co|us|info|edu)\b")
+_STREET_HINT = re.compile(r"\b(?:Street|St|Avenue|Ave|venue|Road|Rd|Boulevard|Blvd|Drive|Dr|Lane|Ln|Way|Court|Ct|Place|Pl|"
+                          r"Terrace|Parkway|Highway|Hwy)\b")
 _WEEKDAY = re.compile(r"\b(?P<w>monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?\b", _I)
 _TIME_AP = re.compile(r"(?<![\d:.])(?P<h>\d{1,2})(?::(?P<m>[0-5]\d))?\s*(?P<ap>[ap])\.?\s?m\b\.?", _I)
 _TIME_24 = re.compile(r"(?<![\d:.$])(?P<h>[01]?\d|2[0-3]):(?P<m>[0-5]\d)(?![\d:])")
@@ -201,13 +205,13 @@ def _shadow(text: str) -> tuple[str, dict[int, int]]:
 
 def _contacts(f: _Found) -> None:
     text = f.text
-    for m in _EMAIL.finditer(text):
+    for m in _EMAIL.finditer(text) if "@" in text else ():
         f.add("contact", m.start(), m.end(), m.group(0).lower(), "email")
-    for m in _URL.finditer(text):
+    for m in _URL.finditer(text) if _URL_HINT.search(text) else ():
         f.add("contact", m.start(), m.end(), re.sub(r"^https?://(www\.)?", "", m.group(0).lower()).rstrip("/"), "url")
     for m in _PHONE.finditer(text):
         f.add("contact", m.start(), m.end(), re.sub(r"\D", "", m.group(0)), "phone")
-    for m in _ADDRESS.finditer(text):
+    for m in _ADDRESS.finditer(text) if _STREET_HINT.search(text) else ():
         f.add("contact", m.start(), m.end(), _norm_address(m.group(0)), "address")
     for m in _UNIT.finditer(text):
         f.add("contact", m.start(), m.end(), _norm_address(m.group(0)), "unit")
@@ -279,13 +283,14 @@ def _time_value(h: int, m: int, ap: str | None) -> str | None:
 
 def _dates(f: _Found) -> None:
     text = f.text
-    for rx in (_DATE_MDY, _DATE_DMY):
+    months = bool(_MONTH_HINT.search(text))
+    for rx in (_DATE_MDY, _DATE_DMY) if months else ():
         for m in rx.finditer(text):
             if m.group("mon").lower() == "may" and text[m.start("mon")] == "m":
                 continue  # the verb "may"
             if (v := _date_value(m.group("mon"), m.group("d"), m.group("y"))) is not None:
                 f.add("date", m.start(), m.end(), v)
-    for m in _DATE_MY.finditer(text):
+    for m in _DATE_MY.finditer(text) if months else ():
         if not (m.group("mon").lower() == "may" and text[m.start()] == "m"):
             f.add("date", m.start(), m.end(), _date_value(m.group("mon"), None, m.group("y")) or "")
     for m in _DATE_ISO.finditer(text):
@@ -294,7 +299,7 @@ def _dates(f: _Found) -> None:
         y = m.group("y") if len(m.group("y")) == 4 else "20" + m.group("y")
         f.add("date", m.start(), m.end(), f"{y}-{int(m.group('m')):02d}-{int(m.group('d')):02d}")
     _times(f)
-    for m in _ORD_WORD.finditer(text):
+    for m in _ORD_WORD.finditer(text) if "month" in text.lower() else ():
         words = re.split(r"[\s-]+", m.group("w").lower())
         day = sum({"twenty": 20, "thirty": 30}.get(w, 0) for w in words[:-1]) + _ORD_WORDS.get(words[-1], 30)
         f.add("date", m.start(), m.start("w") + len(m.group("w")), f"day:{day}")
