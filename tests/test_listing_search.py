@@ -297,3 +297,17 @@ def test_postgres_dialect_spells_jsonb():
                                    Constraint("city", "in", ("austin", "dallas"))], ls.POSTGRES)
     assert "(metadata::jsonb -> 'fields' ->> 'price')::double precision" in where and "%s" in where and "?" not in where
     assert args == ["listing", 1400.0, True, "austin", "dallas"]
+
+
+def test_index_statements_are_used_by_the_search(tmp_path):
+    import sqlite3
+
+    conn = sqlite3.connect(tmp_path / "c.sqlite")
+    conn.executescript("CREATE TABLE chunks (id INTEGER PRIMARY KEY, chunk_id TEXT, text TEXT, source TEXT, "
+                       "doc_type TEXT, page INTEGER, metadata TEXT, scope TEXT);")
+    for stmt in ls.index_statements():
+        conn.execute(stmt)
+    where, args = ls.where_clause([Constraint("city", "=", "phoenix"), Constraint("price", "<", 1400.0)])
+    plan = " ".join(str(r[-1]) for r in conn.execute("EXPLAIN QUERY PLAN SELECT COUNT(*) FROM chunks WHERE " + where, args))
+    assert "USING INDEX chunks_listing_" in plan
+    assert all("((" in s for s in ls.index_statements(ls.POSTGRES))

