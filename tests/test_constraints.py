@@ -271,6 +271,7 @@ def test_parse_rejects_non_strings():
     ("under $1,000, 2 baths, dogs allowed", "2+ bathrooms, under $1,000/month, dogs allowed"),
     ("studio or 1 bedroom in Austin or Dallas", "studio to 1 bedroom, Austin or Dallas"),
     ("private room in German Village for 2 nights", "minimum stay at most 2 nights, German Village, private room"),
+    ("apartments in Texas or California over $3,000", "over $3,000/month, TX or CA"),
 ])
 def test_describe(question, text):
     assert describe(_q(question)) == text

@@ -230,7 +230,8 @@ def describe(query: ListingQuery, price_period: str | None = "month") -> str:
         nights = _describe_amount(q.on("minimum_nights"), _num, "nights")
         parts.append("minimum stay " + re.sub(r"\b1 nights", "1 night", nights))
     place = [_title(c.value) for c in q.on("neighbourhood") + q.on("city")]
-    place += [(" or ".join(c.value) if isinstance(c.value, tuple) else str(c.value)).upper() for c in q.on("state")]
+    place += [" or ".join(v.upper() for v in (c.value if isinstance(c.value, tuple) else (str(c.value),)))
+              for c in q.on("state")]
     parts.extend(place)
     parts.extend(str(c.value) for c in q.on("room_type"))
     pets = [f[:-len("_allowed")] for f in ("cats_allowed", "dogs_allowed", "pets_allowed")
