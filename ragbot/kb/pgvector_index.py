@@ -28,11 +28,6 @@ HNSW_INDEX = "embeddings_hnsw"
 BULK_MIN = 5_000  # adding this many vectors to an empty table builds HNSW once, after loading
 
 
-def vector_literal(v: np.ndarray) -> str:
-    """pgvector's text form '[x1,x2,...]' of a float vector (used as a query parameter)."""
-    return "[" + ",".join(repr(float(x)) for x in np.asarray(v, dtype=np.float32)) + "]"
-
-
 class PgVectorIndex:
     """VectorIndex over the `embeddings` table reachable through `conn` (a psycopg 3 connection
     whose search_path names the KB's schema). Writes run in the caller's transaction when there
@@ -45,11 +40,22 @@ class PgVectorIndex:
     kind = "pgvector-hnsw"
 
     def __init__(self, conn, dim: int, hnsw_m: int = 16, ef_construction: int = 64, ef_search: int = 100,
-                 exact_scan_max: int = 20_000, max_scan_tuples: int = 20_000):
+                 exact_scan_max: int = 20_000, max_scan_tuples: int = 20_000, count_sql: str | None = None):
         self.conn = conn
         self._dim = int(dim)
         self.hnsw_m, self.ef_construction = int(hnsw_m), int(ef_construction)
         self.ef_search, self.exact_scan_max, self.max_scan_tuples = int(ef_search), int(exact_scan_max), int(max_scan_tuples)
+        self.count_sql = count_sql or f"SELECT count(*) FROM {TABLE}"
+        self._session_set = False
+
+    def _session(self) -> None:
+        """Search settings, once per connection (one statement per search afterwards; with
+        PgBouncer use session pooling). relaxed_order only changes filtered queries."""
+        if not self._session_set:
+            self.conn.execute(f"SET hnsw.ef_search = {self.ef_search}")
+            self.conn.execute("SET hnsw.iterative_scan = relaxed_order")
+            self.conn.execute(f"SET hnsw.max_scan_tuples = {self.max_scan_tuples}")
+            self._session_set = True
 
     # ---------------------------------------------------------------- schema
     def create(self) -> "PgVectorIndex":
@@ -78,7 +84,9 @@ class PgVectorIndex:
 
     @property
     def ntotal(self) -> int:
-        return int(self.conn.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0])
+        """Vectors stored: count(*), or `count_sql` (readers of a KB use the manifest's count,
+        written in the same transaction as the vectors, instead of scanning the table)."""
+        return int(self.conn.execute(self.count_sql).fetchone()[0] or 0)
 
     def ids(self) -> np.ndarray:
         """int64 (ntotal,) ids, ascending (ragbot assigns ids in insertion order)."""
@@ -131,32 +139,35 @@ class PgVectorIndex:
         if allowed is not None and not allowed:
             return scores, out
         for row, vec in enumerate(q):
-            hits = self._search_one(vector_literal(vec), k, allowed)
+            hits = self._search_one(vec, k, allowed)
             for j, (hid, dist) in enumerate(hits):
                 out[row, j], scores[row, j] = hid, 1.0 - dist
         return scores, out
 
-    def _search_one(self, q: str, k: int, allowed: list[int] | None) -> list[tuple[int, float]]:
+    def _search_one(self, q: np.ndarray, k: int, allowed: list[int] | None) -> list[tuple[int, float]]:
         if allowed is not None and len(allowed) <= self.exact_scan_max:
             return self.exact_search(q, k, allowed)
-        with self.conn.transaction():
-            self.conn.execute(f"SET LOCAL hnsw.ef_search = {max(self.ef_search, k)}")
-            if allowed is None:
-                rows = self.conn.execute(f"SELECT id, embedding <=> %s::vector AS d FROM {TABLE} "
-                                         "ORDER BY embedding <=> %s::vector LIMIT %s", (q, q, k)).fetchall()
-            else:
-                self.conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-                self.conn.execute(f"SET LOCAL hnsw.max_scan_tuples = {self.max_scan_tuples}")
-                rows = self.conn.execute(f"SELECT id, embedding <=> %s::vector AS d FROM {TABLE} WHERE id = ANY(%s) "
-                                         "ORDER BY embedding <=> %s::vector LIMIT %s", (q, allowed, q, k)).fetchall()
+        self._session()
+        args = {"q": q, "k": k, "ids": allowed}
+        if allowed is None and k <= self.ef_search:
+            rows = self.conn.execute(f"SELECT id, embedding <=> %(q)s AS d FROM {TABLE} ORDER BY embedding <=> %(q)s "
+                                     "LIMIT %(k)s", args).fetchall()
+        else:
+            with self.conn.transaction():
+                self.conn.execute(f"SET LOCAL hnsw.ef_search = {max(k, self.ef_search)}")
+                self.conn.execute("SET LOCAL enable_seqscan = off")  # HNSW, not a scan and sort of every row
+                where = "" if allowed is None else "WHERE (id + 0) = ANY(%(ids)s) "  # + 0: not the primary key
+                rows = self.conn.execute(f"SELECT id, embedding <=> %(q)s AS d FROM {TABLE} {where}"
+                                         "ORDER BY embedding <=> %(q)s LIMIT %(k)s", args).fetchall()
         if allowed is not None and len(rows) < min(k, len(allowed)):
-            return self.exact_search(q, k, allowed)  # the iterative scan stopped early
+            return self.exact_search(q, k, allowed)  # the iterative scan stopped early (max_scan_tuples)
         return sorted(((int(i), float(d)) for i, d in rows), key=lambda t: (t[1], t[0]))
 
-    def exact_search(self, q: str, k: int, allowed: list[int] | None) -> list[tuple[int, float]]:
+    def exact_search(self, q: np.ndarray, k: int, allowed: list[int] | None) -> list[tuple[int, float]]:
         """Exact top-k by cosine distance over `allowed` ids (all rows when None), bypassing
         HNSW: `+ 0` makes the ORDER BY an expression the index cannot serve."""
-        where, args = ("", [q]) if allowed is None else ("WHERE id = ANY(%s)", [q, allowed])
-        rows = self.conn.execute(f"SELECT id, embedding <=> %s::vector AS d FROM {TABLE} {where} "
-                                 "ORDER BY (embedding <=> %s::vector) + 0, id LIMIT %s", (*args, q, k)).fetchall()
+        where = "" if allowed is None else "WHERE id = ANY(%(ids)s) "
+        rows = self.conn.execute(f"SELECT id, embedding <=> %(q)s AS d FROM {TABLE} {where}"
+                                 "ORDER BY (embedding <=> %(q)s) + 0, id LIMIT %(k)s",
+                                 {"q": q, "k": k, "ids": allowed}).fetchall()
         return [(int(i), float(d)) for i, d in rows]

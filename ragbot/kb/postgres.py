@@ -255,11 +255,12 @@ class PostgresStorage:
     def _connect(self, create_schema: bool = False):
         return connect(self.dsn, self.schema, create_schema=create_schema)
 
-    def _index(self, conn, dim: int) -> PgVectorIndex:
+    def _index(self, conn, dim: int, reader: bool = False) -> PgVectorIndex:
         c = self.config
+        count = "SELECT (data -> 'counts' ->> 'chunks')::bigint FROM kb_manifest WHERE id = 1" if reader else None
         return PgVectorIndex(conn, dim, hnsw_m=c.hnsw_m, ef_construction=c.hnsw_ef_construction,
                              ef_search=c.hnsw_ef_search, exact_scan_max=c.exact_scan_max,
-                             max_scan_tuples=c.max_scan_tuples)
+                             max_scan_tuples=c.max_scan_tuples, count_sql=count)
 
     @staticmethod
     def _read_manifest(conn, lock: bool = False) -> dict | None:
@@ -284,7 +285,7 @@ class PostgresStorage:
             if m.get("format_version") != FORMAT_VERSION:
                 raise IndexMismatchError(f"{self.location} holds KB format version {m.get('format_version')}, this "
                                          f"ragbot reads {FORMAT_VERSION}; re-ingest into another schema")
-            return Generation(PgChunkStore(conn), self._index(conn, int(m["embedder"]["dim"])), m)
+            return Generation(PgChunkStore(conn), self._index(conn, int(m["embedder"]["dim"]), reader=True), m)
         except BaseException:
             conn.close()
             raise
@@ -310,6 +311,7 @@ class PostgresStorage:
                 before = Generation(None, None, old) if old else None  # type: ignore[arg-type]
                 m = apply_change(before, PgChunkStore(conn), index, change, manifest)
                 m["index"] = {"kind": PgVectorIndex.kind}
+                conn.execute("ANALYZE chunks, chunk_files, embeddings")  # fresh statistics for the planner
                 from psycopg.types.json import Jsonb
 
                 conn.execute("INSERT INTO kb_manifest (id, data) VALUES (1, %s) "
