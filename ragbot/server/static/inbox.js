@@ -55,6 +55,19 @@
 
   function ticketId(t) { return t.ticket_id || t.id; }
 
+  /* The customer's words make the headline; the gate's rule id is dropped from the reason. */
+  function headline(t) {
+    const m = /customer:\s*(.+)$/i.exec(t.summary || "");
+    return (m ? m[1] : t.summary) || "Ticket " + ticketId(t);
+  }
+
+  function plainReason(reason) { return String(reason || "").replace(/^rule [\w-]+:\s*/, ""); }
+
+  /* Hard-wrapped lines of quoted documents joined back (as the widget does). */
+  function unwrap(text) {
+    return String(text || "").replace(/([^\s.:;!?\]"\u201d])[ \t]*\n(?![\n\s"\u201c\-\u2022*]|\d+\.)/g, "$1 ");
+  }
+
   function badge(kind, text) { return el("span", { class: "badge " + kind, text }); }
 
   /* ------------------------------------------------------------ sign in */
@@ -123,8 +136,8 @@
           badge("status " + t.status, t.status),
           el("span", { class: "muted time", text: when(t.created_at) }),
         ]),
-        el("span", { class: "ticket-summary", text: t.summary || "(no summary)" }),
-        el("span", { class: "muted reason", text: t.reason || "" }),
+        el("span", { class: "ticket-summary", text: headline(t) }),
+        el("span", { class: "muted reason", text: plainReason(t.reason) }),
       ]);
       list.append(el("li", {}, [button]));
     }
@@ -168,7 +181,7 @@
 
   function updateDetail(t) {
     const detail = $("#detail");
-    $(".summary", detail).textContent = t.summary || "Ticket " + ticketId(t);
+    $(".summary", detail).textContent = headline(t);
     const meta = $(".meta", detail);
     meta.textContent = "";
     meta.append(badge(t.urgency === "emergency" ? "urgent" : "normal", t.urgency === "emergency" ? "Emergency" : "Normal"),
@@ -176,7 +189,7 @@
     const facts = $(".facts", detail);
     facts.textContent = "";
     const scope = Object.entries(t.scope || {}).map(([k, v]) => k + "=" + v).join(", ") || "none";
-    for (const [k, v] of [["Reason", t.reason], ["Scope", scope], ["Assigned to", t.assigned_to || "nobody"],
+    for (const [k, v] of [["Reason", plainReason(t.reason)], ["Summary", t.summary], ["Scope", scope], ["Assigned to", t.assigned_to || "nobody"],
       ["Session", t.session_id]]) {
       facts.append(el("dt", { text: k }), el("dd", { text: v || "" }));
     }
@@ -197,7 +210,7 @@
       const name = m.role === "agent" && m.name ? m.name + " (person)" : who[m.role] || m.role;
       list.append(el("li", { class: "turn " + m.role }, [
         el("span", { class: "turn-who", text: name }),
-        el("p", { class: "turn-text", text: m.content !== undefined ? m.content : m.text || "" }),
+        el("p", { class: "turn-text", text: unwrap(m.content !== undefined ? m.content : m.text) }),
       ]));
     }
     list.scrollTop = list.scrollHeight;
