@@ -392,3 +392,43 @@ def test_calls_are_fast():
         quote_answers(q, at, quote)
     per_case = (time.perf_counter() - t0) / len(cases)
     assert per_case < 0.02, f"{per_case * 1000:.2f} ms per case for the three calls"  # ~1 ms on an idle core
+
+
+# --- real SmolLM2-135M drafts collected over knowledge/eval.jsonl (quotes as the bot chose them) ---
+
+REAL_DRAFTS = [  # (question, draft as generated, best quote, expected problem code)
+    ("Can I bring my dog when I move in?", "1. No, you cannot bring your dog when moving in.",
+     "Pets must be registered in the resident portal, dogs must be leashed in all common areas, and Resident "
+     "must pick up after them.", "list_numbering"),
+    ("What is the pet deposit at Pine Avenue Lofts?", "The pet deposit at Pine Avenue Lofts is $2,000.",
+     "A: There is a refundable pet deposit of $500 per household, paid before your pet moves in.", "not_in_quote"),
+    ("How much notice do I have to give to move out of Pine Avenue Lofts?",
+     "Q: How much notice do I need to give before moving out? A: At Pine Avenue Lofts, you must provide at least "
+     "60 days' written notice of your lease and deliver a signed letter from the HarborView office within 2 weeks "
+     "after your last day on which you moved out.",
+     "A: At Pine Avenue Lofts you must give at least 60 days' written notice before you move out.", "not_in_quote"),
+    ("How much does a space in the garage cost per month?", "A: 12-month and 18-month leases.",
+     "A space in the underground garage costs $125 per month, and", "no_value"),
+    ("What day is trash pickup at Oak Street Apartments?", "The passage you requested is:  Monday through Friday from 8 a.m. to 4 p.m.",
+     "A: Trash and recycling are collected every Tuesday morning.", "not_in_quote"),
+    ("What lease lengths do you offer?", "The answer to the question is: 12-month and 18-month leases.",
+     "A: We offer 12-month and 18-month leases; shorter terms are not available.", "preamble"),
+    ("How much notice does the landlord have to give before entering my apartment at Oak Street?",
+     "The landlord must provide at least 30 days' written notice before entering the apartment at Oak Street.",
+     "Landlord may enter the home to make repairs, inspect, or show it to prospective residents or buyers after "
+     "giving at least 24 hours' written notice.", "not_in_quote"),
+    ("Can I get a second cat?", "1. No, you cannot get a second cat if your property has no pets allowed or is not a "
+     "Harborview property.", "A: You may keep up to two cats.", "polarity_mismatch"),
+]
+
+
+@pytest.mark.parametrize("question,draft,quote,code", REAL_DRAFTS)
+def test_real_wrong_drafts_are_dropped(question, draft, quote, code):
+    result = check(question, draft, quote)
+    assert not result.keep
+    assert code in codes(result), result.reasons
+
+
+def test_faq_answer_prefix_does_not_hide_the_yes_or_no():
+    assert direct_lead("Can I pay rent in cash?", None, "A: No, cash is not accepted.") == "No."
+    assert direct_lead("Can I get a second cat?", None, "A: You may keep up to two cats.") == "Yes."

@@ -55,7 +55,8 @@ class DraftCheck:
 
 
 _PREAMBLE = re.compile(
-    r"^\W*(?:(?:the\s+)?(?:answer|response|reply)(?:\s+is)?\s*:|answer\s*:|a\s*:|assistant\s*:|bot\s*:|"
+    r"^\W*(?:(?:the\s+)?(?:answer|response|reply)(?:\s+(?:to|for)\s+(?:the|this|your)\s+question)?(?:\s+is)?\s*:|"
+    r"answer\s*:|[aq]\s*:|assistant\s*:|bot\s*:|the\s+passages?\b|"
     r"(?:according\s+to|based\s+on|from|in)\s+(?:the\s+)?(?:passages?|context|documents?|texts?|sources?|"
     r"information(?:\s+provided)?|provided\s+\w+)\b|passage\s*\[?\d|sure\s*[,!.]|certainly\s*[,!.]|as\s+an\s+ai\b)", re.I)
 _HEADER = re.compile(r"\[\s*\d+\s*\]\s*\(|\(\s*[\w .#-]+\.(?:pdf|csv|md|txt|html?|jsonl?|docx?)\b[^)]*\)|"

@@ -35,7 +35,7 @@ possible let lets get keep bring use put include included includes come comes wi
 required need needs have got also still too really just please anyone someone tenant tenants resident residents
 renter renters apartment unit home place building property lease rental landlord go going want able else
 """.split())
-_LEAD = re.compile(r"^\W*(yes|no|yep|nope)\s*(?:[.,!;:—–-]|$)", re.I)
+_LEAD = re.compile(r"^\W*(?:a\s*:\s*)?(yes|no|yep|nope)\s*(?:[.,!;:—–-]|$)", re.I)
 _CLAUSE_SPLIT = re.compile(r"(?<=[.!?])\s+|;\s*|,\s*(?=(?:and|but|or|while|whereas|which|so|though|although)\b)|\s+but\s+", re.I)
 _SUBORDINATE = re.compile(r"^\W*(?:if|when|whenever|unless|once|until|before|after|although|though|in case)\b[^,]*,\s*", re.I)
 _COND = re.compile(
