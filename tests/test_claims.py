@@ -432,3 +432,10 @@ def test_real_wrong_drafts_are_dropped(question, draft, quote, code):
 def test_faq_answer_prefix_does_not_hide_the_yes_or_no():
     assert direct_lead("Can I pay rent in cash?", None, "A: No, cash is not accepted.") == "No."
     assert direct_lead("Can I get a second cat?", None, "A: You may keep up to two cats.") == "Yes."
+
+
+def test_who_pays_decides_inclusion():
+    assert direct_lead("Is heat included?", None, OAK_UTIL) == "Yes."
+    electricity = "Resident pays for electricity, with an account opened in Resident's name with Port Haven Electric."
+    assert direct_lead("Is electricity included?", None, electricity) is None
+    assert not check("Is electricity included?", "Yes, electricity is included.", electricity).keep

@@ -52,7 +52,7 @@ _NO_TOPIC = re.compile(r"\b(?:no|none\s+of)\s+((?:\S+\s+){0,3}\S+)", re.I)
 _FAMILY_CUES = {
     "permission": r"allowed|permitted|may|can|accepted|accepts?|welcome[ds]?|allows?|permits?|ok|okay|fine",
     "requirement": r"required|requires?|must|shall|needs?|mandatory|has\s+to|have\s+to|obligated",
-    "inclusion": r"included|includes?|provided|provides?|furnished|covered|comes?\s+with|free|pays?\s+for",
+    "inclusion": r"included|includes?|provided|provides?|furnished|covered|comes?\s+with|free|landlord\s+pays\s+for",
     "existence": r"there\s+(?:is|are)|charged|charges?|applies|apply|available|offered|offers?|has|have|provided|costs?",
 }
 _FAMILY_RX = {k: re.compile(rf"\b(?:{v})\b", re.I) for k, v in _FAMILY_CUES.items()}
