@@ -1,0 +1,349 @@
+"""Urgency of a tenant message: "emergency", "urgent" or "normal", from a logistic regression on
+sentence embeddings, with the emergency regex of `ragbot.chat.intents` as a backstop.
+
+Levels (the labels of ragbot/chat/data/urgency_messages.jsonl):
+- emergency: a live danger to people or to the building, or a person stuck without shelter or
+  safety, that needs someone within hours at any time of day: no heat in cold weather (above all
+  with babies, elderly, sick or disabled people at home), water flooding or pouring in, sewage
+  backing up, no water at all, a gas smell, a carbon-monoxide alarm or CO symptoms, fire or smoke,
+  sparking / burning / live electrics, a lockout at night (or with a child or medicine inside),
+  someone trapped in an elevator, a break-in or an intruder.
+- urgent: an essential service lost, or a security weakness, that should be fixed the same day
+  but endangers nobody now: fridge or stove dead, AC out in mild weather, a clogged toilet that
+  does not overflow, no hot water, a door or window that will not lock, a daytime lockout, a
+  leak caught in a bucket, part of the unit without power (no burning or sparks), pests.
+- normal: everything else: ordinary maintenance (dripping tap, squeaky door, light bulb, smoke
+  alarm chirping for a battery), questions about policies (deposit, pets, parking), hypotheticals
+  ("what happens if the heat ever goes out?"), past events ("the leak last month was fixed"),
+  complaints about neighbours or service, and greetings.
+
+Data: each message has a `scenario` ("no_heat-07"); paraphrases of one situation share it. The
+split is a fixed rule on the scenario number, `split_for(scenario)`: number % 4 == 3 is "test"
+(about 25%, in every category, paraphrases never straddle the split). Nothing here reads the test
+split except `evaluate`.
+
+Model: `UrgencyClassifier.fit` embeds the train split with the given embedder, picks C of an
+sklearn LogisticRegression (class_weight="balanced", multinomial over the three levels) by
+out-of-fold log loss, and fits a second one over categories (the category of a result is the best
+category of its level). Emergency threshold, chosen for recall: the out-of-fold P(emergency) of
+a 5-fold GroupKFold by scenario over the TRAIN split; the threshold is the largest value that
+keeps out-of-fold emergency recall >= `target_recall` (default 0.99), capped at 0.5. A message is
+an emergency when P(emergency) >= threshold, else the likelier of urgent and normal. A regex hit
+(`detect_intents(text)` has "emergency") is always an emergency.
+
+Fitted weights are plain arrays, saved as an .npz named by embedder name and data hash
+(`load_or_fit`); prediction needs numpy only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from ragbot.chat.intents import detect_intents
+from ragbot.errors import InputError, KnowledgeBaseError
+from ragbot.util import iter_jsonl_objects
+
+LEVELS = ("emergency", "urgent", "normal")
+DATA_PATH = Path(__file__).resolve().parent / "data" / "urgency_messages.jsonl"
+# every one must have training and test messages (tests/test_urgency.py checks)
+REQUIRED_CATEGORIES = ("no_heat", "flood", "sewage", "no_water", "gas", "carbon_monoxide", "fire_smoke",
+                       "electrical", "lockout_night", "elevator_entrapment", "break_in", "maintenance",
+                       "question", "hypothetical", "past_event")
+MODEL_VERSION = "urgency-lr-1"  # part of the cache key: bump when fitting changes
+C_GRID = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0)
+_SCENARIO = re.compile(r"^[a-z_]+-(\d+)$")
+
+
+@dataclass(frozen=True)
+class UrgencyMessage:
+    """One labelled message. label in LEVELS; scenario "<category>-<n>"; split "train" | "test"."""
+
+    text: str
+    label: str
+    category: str
+    scenario: str
+    split: str
+
+
+@dataclass(frozen=True)
+class UrgencyResult:
+    """level in LEVELS; probability: the classifier's probability of that level in [0, 1] (for a
+    regex-raised emergency, the classifier's P(emergency), which may be low); category: best
+    category of that level ("no_heat", "maintenance", ...) or None; source: "classifier", or
+    "regex" when only the regex backstop made it an emergency."""
+
+    level: str
+    probability: float
+    category: str | None
+    source: str
+
+
+@dataclass(frozen=True)
+class UrgencyEvaluation:
+    """Held-out scores on the test split. emergency_recall: share of emergency messages predicted
+    emergency; false_alarm_rate: share of urgent + normal messages predicted emergency; both
+    with the regex backstop, and *_classifier_only without it. per_category_recall: category ->
+    share of its messages given their true level. confusion[i][j]: messages of true level
+    LEVELS[i] predicted LEVELS[j]. missed / false_alarms: the texts, for reading."""
+
+    n_messages: int
+    emergency_recall: float
+    false_alarm_rate: float
+    emergency_recall_classifier_only: float
+    false_alarm_rate_classifier_only: float
+    level_accuracy: float
+    per_category_recall: Mapping[str, float]
+    confusion: tuple[tuple[int, ...], ...]
+    threshold: float
+    missed: tuple[str, ...]
+    false_alarms: tuple[str, ...]
+
+    def to_dict(self) -> dict:
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        d["per_category_recall"] = dict(self.per_category_recall)
+        d["confusion"] = [list(r) for r in self.confusion]
+        d["missed"], d["false_alarms"] = list(self.missed), list(self.false_alarms)
+        return d
+
+
+def split_for(scenario: str) -> str:
+    """The fixed split rule: "test" when the scenario number % 4 == 3, else "train".
+    Raises InputError when `scenario` is not "<category>-<number>"."""
+    m = _SCENARIO.match(scenario or "")
+    if not m:
+        raise InputError(f"scenario {scenario!r}: expected '<category>-<number>', e.g. 'no_heat-07'")
+    return "test" if int(m.group(1)) % 4 == 3 else "train"
+
+
+def load_messages(path: str | os.PathLike = DATA_PATH) -> list[UrgencyMessage]:
+    """Read and check the labelled messages (JSON Lines, fields text, label, category, scenario,
+    split). Raises InputError naming the line for a missing field, an unknown label, a split
+    that breaks `split_for`, or a duplicate text."""
+    out: list[UrgencyMessage] = []
+    seen: dict[str, int] = {}
+    for n, obj in iter_jsonl_objects(path, "urgency messages file"):
+        where = f"{path}:{n}"
+        vals = {k: obj.get(k) for k in UrgencyMessage.__dataclass_fields__}
+        bad = [k for k, v in vals.items() if not isinstance(v, str) or not v.strip()]
+        if bad:
+            raise InputError(f"{where}: field(s) {', '.join(bad)} missing or empty; every row needs "
+                             "text, label, category, scenario and split")
+        msg = UrgencyMessage(**vals)
+        if msg.label not in LEVELS:
+            raise InputError(f"{where}: label {msg.label!r} is not one of {', '.join(LEVELS)}")
+        if msg.split != split_for(msg.scenario):
+            raise InputError(f"{where}: split {msg.split!r} breaks the rule; scenario {msg.scenario} "
+                             f"belongs to {split_for(msg.scenario)!r}")
+        key = " ".join(msg.text.lower().split())
+        if key in seen:
+            raise InputError(f"{where}: duplicate text (first on line {seen[key]}); remove one")
+        seen[key] = n
+        out.append(msg)
+    return out
+
+
+def data_hash(messages: Sequence[UrgencyMessage]) -> str:
+    """sha256 hex of the messages and MODEL_VERSION: the cache key of a fit."""
+    h = hashlib.sha256(MODEL_VERSION.encode())
+    for m in messages:
+        h.update(json.dumps([m.text, m.label, m.category, m.split], ensure_ascii=False).encode())
+    return h.hexdigest()
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _logreg(x: np.ndarray, y: Sequence[str], c: float):
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=c, class_weight="balanced", max_iter=5000).fit(x, list(y))
+
+
+def _out_of_fold(x: np.ndarray, y: np.ndarray, groups: np.ndarray, c: float) -> np.ndarray:
+    """Out-of-fold class probabilities (columns in LEVELS order), 5-fold GroupKFold by scenario."""
+    from sklearn.model_selection import GroupKFold
+
+    proba = np.zeros((len(y), len(LEVELS)))
+    for tr, va in GroupKFold(n_splits=5).split(x, y, groups):
+        model = _logreg(x[tr], y[tr], c)
+        cols = [list(model.classes_).index(lv) for lv in LEVELS]
+        proba[va] = model.predict_proba(x[va])[:, cols]
+    return proba
+
+
+def choose_threshold(p_emergency: np.ndarray, is_emergency: np.ndarray, target_recall: float = 0.99) -> float:
+    """Largest threshold t (capped at 0.5) with recall(P >= t) >= target_recall over the given
+    validation probabilities. Raises InputError when there is no emergency among them."""
+    pos = np.sort(np.asarray(p_emergency)[np.asarray(is_emergency, dtype=bool)])
+    if len(pos) == 0:
+        raise InputError("choose_threshold: the validation messages hold no emergency")
+    allowed_misses = int(np.floor((1.0 - target_recall) * len(pos) + 1e-9))
+    return float(min(0.5, pos[allowed_misses]))
+
+
+def _fit_weights(embedder, train: Sequence[UrgencyMessage], target_recall: float) -> dict[str, np.ndarray]:
+    x = np.asarray(embedder.embed_documents([m.text for m in train]), dtype=np.float64)
+    y = np.array([m.label for m in train])
+    groups = np.array([m.scenario for m in train])
+    missing = [lv for lv in LEVELS if lv not in set(y)]
+    if missing:
+        raise InputError(f"urgency training messages hold no {', '.join(missing)} example; add some")
+    oof = {c: _out_of_fold(x, y, groups, c) for c in C_GRID}
+    rows, cols = np.arange(len(y)), np.array([LEVELS.index(v) for v in y])
+    best_c = min(C_GRID, key=lambda c: -np.mean(np.log(np.clip(oof[c][rows, cols], 1e-12, 1.0))))
+    threshold = choose_threshold(oof[best_c][:, 0], y == "emergency", target_recall)
+    level = _logreg(x, y, best_c)
+    order = [list(level.classes_).index(lv) for lv in LEVELS]
+    cat = _logreg(x, [m.category for m in train], best_c)
+    cat_level = {m.category: m.label for m in train}
+    return {"coef": level.coef_[order], "intercept": level.intercept_[order],
+            "cat_coef": cat.coef_, "cat_intercept": cat.intercept_, "cat_classes": np.array(cat.classes_),
+            "cat_levels": np.array([cat_level[c] for c in cat.classes_]),
+            "threshold": np.array(threshold), "C": np.array(best_c)}
+
+
+class UrgencyClassifier:
+    """Emergency / urgent / normal for tenant messages. Build with `fit`, `load` or `load_or_fit`;
+    `predict` embeds with the same embedder (its `name` is checked when loading)."""
+
+    def __init__(self, embedder, weights: Mapping[str, np.ndarray], key: str):
+        self.embedder = embedder
+        self.key = key
+        self._w = {k: np.asarray(v) for k, v in weights.items()}
+
+    @property
+    def threshold(self) -> float:
+        """Emergency threshold on P(emergency), chosen on validation folds of the train split."""
+        return float(self._w["threshold"])
+
+    @classmethod
+    def fit(cls, embedder, messages: Sequence[UrgencyMessage] | None = None,
+            target_recall: float = 0.99) -> "UrgencyClassifier":
+        """Fit on the "train" messages (default: the shipped data set). Raises InputError when a
+        level has no training message."""
+        messages = load_messages() if messages is None else list(messages)
+        train = [m for m in messages if m.split == "train"]
+        return cls(embedder, _fit_weights(embedder, train, target_recall), data_hash(messages))
+
+    @staticmethod
+    def cache_path(embedder, cache_dir: str | os.PathLike, messages: Sequence[UrgencyMessage]) -> Path:
+        """<cache_dir>/urgency-<embedder name>-<data hash[:16]>.npz"""
+        slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(embedder.name))
+        return Path(cache_dir) / f"urgency-{slug}-{data_hash(messages)[:16]}.npz"
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the weights (.npz, no pickles) atomically; returns the path."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez(tmp, embedder_name=np.array(str(self.embedder.name)), key=np.array(self.key), **self._w)
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, embedder) -> "UrgencyClassifier":
+        """Read weights saved by `save`. Raises KnowledgeBaseError when the file is unreadable or
+        was fitted with another embedder (name or dimension)."""
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                w = {k: z[k] for k in z.files}
+        except (OSError, ValueError) as e:
+            raise KnowledgeBaseError(f"{path}: urgency weights unreadable ({e}); delete the file to refit") from e
+        name = str(w.pop("embedder_name"))
+        if name != str(embedder.name) or w["coef"].shape[1] != embedder.dim:
+            raise KnowledgeBaseError(f"{path}: urgency weights fitted with embedder {name!r}, not "
+                                     f"{embedder.name!r}; delete the file to refit")
+        return cls(embedder, w, str(w.pop("key")))
+
+    @classmethod
+    def load_or_fit(cls, embedder, cache_dir: str | os.PathLike,
+                    messages: Sequence[UrgencyMessage] | None = None) -> "UrgencyClassifier":
+        """Load the cached fit for this embedder and data from `cache_dir`, or fit and save it.
+        A cache file that does not load is refitted and overwritten."""
+        messages = load_messages() if messages is None else list(messages)
+        path = cls.cache_path(embedder, cache_dir, messages)
+        if path.is_file():
+            try:
+                return cls.load(path, embedder)
+            except KnowledgeBaseError:
+                pass
+        clf = cls.fit(embedder, messages)
+        clf.save(path)
+        return clf
+
+    def probabilities(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(level probabilities float64 (n, 3) in LEVELS order, category probabilities (n, n_cat))."""
+        if isinstance(texts, str) or any(not isinstance(t, str) for t in texts):
+            raise InputError("texts must be a list of strings, e.g. predict(['the heat is out'])")
+        if len(texts) == 0:
+            return np.zeros((0, len(LEVELS))), np.zeros((0, len(self._w["cat_classes"])))
+        x = np.asarray(self.embedder.embed_documents(list(texts)), dtype=np.float64)
+        lv = _softmax(x @ self._w["coef"].T + self._w["intercept"])
+        cat = _softmax(x @ self._w["cat_coef"].T + self._w["cat_intercept"])
+        return lv, cat
+
+    def _category(self, cat_row: np.ndarray, level: str) -> str | None:
+        mask = self._w["cat_levels"] == level
+        if not mask.any():
+            return None
+        return str(self._w["cat_classes"][np.flatnonzero(mask)[np.argmax(cat_row[mask])]])
+
+    def predict(self, texts: Sequence[str], use_regex: bool = True) -> list[UrgencyResult]:
+        """One UrgencyResult per text, in order. use_regex=False turns the regex backstop off (for
+        measuring the classifier alone). Raises InputError when texts is not a list of strings."""
+        lv, cat = self.probabilities(texts)
+        out = []
+        for text, p, c in zip(texts, lv, cat):
+            if p[0] >= self.threshold:
+                level, source = "emergency", "classifier"
+            elif use_regex and "emergency" in detect_intents(text):
+                level, source = "emergency", "regex"
+            else:
+                level, source = ("urgent" if p[1] >= p[2] else "normal"), "classifier"
+            out.append(UrgencyResult(level, float(p[LEVELS.index(level)]), self._category(c, level), source))
+        return out
+
+
+def _rate(hits: Sequence[bool]) -> float:
+    return float(np.mean(hits)) if len(hits) else float("nan")
+
+
+def evaluate(embedder, classifier: UrgencyClassifier | None = None,
+             messages: Sequence[UrgencyMessage] | None = None) -> UrgencyEvaluation:
+    """Score on the held-out "test" messages (default: the shipped set). `classifier` defaults to
+    `UrgencyClassifier.fit(embedder, messages)` (fitted on the train split only)."""
+    messages = load_messages() if messages is None else list(messages)
+    clf = classifier or UrgencyClassifier.fit(embedder, messages)
+    test = [m for m in messages if m.split == "test"]
+    texts = [m.text for m in test]
+    full, bare = clf.predict(texts), clf.predict(texts, use_regex=False)
+    em = [m.label == "emergency" for m in test]
+    confusion = Counter((m.label, r.level) for m, r in zip(test, full))
+    by_cat: dict[str, list[bool]] = {}
+    for m, r in zip(test, full):
+        by_cat.setdefault(m.category, []).append(r.level == m.label)
+    return UrgencyEvaluation(
+        n_messages=len(test),
+        emergency_recall=_rate([r.level == "emergency" for r, e in zip(full, em) if e]),
+        false_alarm_rate=_rate([r.level == "emergency" for r, e in zip(full, em) if not e]),
+        emergency_recall_classifier_only=_rate([r.level == "emergency" for r, e in zip(bare, em) if e]),
+        false_alarm_rate_classifier_only=_rate([r.level == "emergency" for r, e in zip(bare, em) if not e]),
+        level_accuracy=_rate([r.level == m.label for m, r in zip(test, full)]),
+        per_category_recall={k: _rate(v) for k, v in sorted(by_cat.items())},
+        confusion=tuple(tuple(confusion[(a, b)] for b in LEVELS) for a in LEVELS),
+        threshold=clf.threshold,
+        missed=tuple(t for t, r, e in zip(texts, full, em) if e and r.level != "emergency"),
+        false_alarms=tuple(t for t, r, e in zip(texts, full, em) if not e and r.level == "emergency"),
+    )
