@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -19,6 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from ragbot.bot import Bot  # noqa: E402
+from ragbot.chat.events import ReplyEvent, TokenEvent  # noqa: E402
 from ragbot.config import BotConfig  # noqa: E402
 from ragbot.kb import KnowledgeBase  # noqa: E402
 
@@ -43,7 +43,7 @@ def ingest(kb_dir: Path) -> None:
     if not (kb_dir / "config.json").exists():  # each business keeps its own settings with its KB
         config.prompt.business_name = "Harborview Property Management"
         config.save(kb_dir)
-    kb = KnowledgeBase.open(kb_dir, config=config, create=True)
+    kb = KnowledgeBase.open(kb_dir, config=config.kb, create=True)
     for folder, scope in INGESTS:
         r = kb.ingest([folder], scope=scope, show_progress=True)
         where = f" (scope {scope})" if scope else ""
@@ -60,18 +60,14 @@ def converse(kb_dir: Path) -> None:
     print(f"\n--- conversation (session {session}) ---")
     for message in SCRIPT:
         print(f"\ncustomer: {message}")
-        reply, drafted = None, False
-        for piece in bot.stream(message, session=session):
-            if isinstance(piece, str):  # the model's draft, streamed as it is generated
-                if not drafted:
-                    print("  model draft: ", end="", flush=True)
-                    drafted = True
-                print(piece, end="", flush=True)
-            else:
-                reply = piece
-        if drafted:
-            print()
-        print("bot:\n" + textwrap.indent(reply.text, "  > "))
+        reply = None
+        print("bot:\n  > ", end="", flush=True)
+        for event in bot.events(message, session=session):  # verified text only, as it becomes final
+            if isinstance(event, TokenEvent):
+                print(event.text.replace("\n", "\n  > "), end="", flush=True)
+            elif isinstance(event, ReplyEvent):
+                reply = event.reply
+        print()
         srcs = ", ".join(f"{s.source}" + (f" p.{s.page}" if s.page else "") for s in reply.sources) or "-"
         t = reply.timings_ms
         print(f"  [{reply.decision.value.upper()} confidence {reply.confidence:.2f}] {reply.reason}")

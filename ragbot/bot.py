@@ -1,12 +1,14 @@
-"""Bot: thin orchestration of retrieval, the FAQ fast path, generation and the confidence gate.
+"""Bot: the facade over one knowledge base. It keeps sessions, runs a turn (chat/turn.py), stores
+it, and turns a HANDOFF into a ticket for the handlers.
 
     bot = Bot.open("kb")
     reply = bot.ask("How much is the deposit?", scope={"property": "oak-street"})
-    reply.decision, reply.text, reply.sources, reply.reason
+    reply.decision, reply.text, reply.sources, reply.reason, reply.message_id
+    for event in bot.events("And pets?", session=reply.session_id):   # chat/events.py
+        ...
 
-One turn (DESIGN.md): intents -> (pending clarification) -> query rewriting -> retrieval with
-scope / named-document filtering -> ambiguity -> FAQ fast path -> prompt -> generation ->
-quote selection and groundedness -> gate -> Reply (and a HandoffTicket on HANDOFF).
+One turn (docs/architecture.md): understand -> retrieve -> disambiguate -> FAQ -> generate ->
+verify, with the gate (chat/gate.py) deciding before the model and after it.
 """
 
 from __future__ import annotations
@@ -16,16 +18,20 @@ import queue
 import threading
 import time
 import uuid
-from typing import Callable, Iterator, Mapping, Sequence
-
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from ragbot.chat import prompts
-from ragbot.config import BotConfig
-from ragbot.chat.conversation import HandoffHandler, JsonlHandoffHandler, SessionStore, summarize
-from ragbot.errors import InputError
-from ragbot.kb import KnowledgeBase
+from ragbot.chat.conversation import HandoffHandler, JsonlHandoffHandler, SessionStore, check_session_id, summarize
+from ragbot.chat.events import DecisionEvent, ReplyEvent, TokenEvent, TurnEvent
+from ragbot.chat.gate import GateResult
 from ragbot.chat.retrieval import Group, group_for
-from ragbot.kb.scope import check_scope
+from ragbot.chat.turn import TurnOutcome, run_turn, source_of
+from ragbot.chat.steps import TurnContext, TurnRequest
+from ragbot.config import BotConfig
+from ragbot.errors import InputError
+from ragbot.generators.base import Generator
+from ragbot.kb import KnowledgeBase
+from ragbot.kb.embedders import Embedder
 from ragbot.types import Decision, HandoffTicket, Reply, Turn
 
 
@@ -33,38 +39,43 @@ class Bot:
     """A retrieval-augmented assistant over one knowledge base.
 
     Construction is cheap; the embedder and the GGUF model load on first use. `handlers` receive
-    every HandoffTicket (default: append to handoffs.jsonl in the KB directory).
+    every HandoffTicket (default: append to handoffs.jsonl in the KB directory). `urgency`: an
+    emergency classifier with `predict([text])` (chat/urgency.py); by default the bundled one,
+    fitted on first use with the KB's embedder and cached in the KB directory.
     """
 
-    def __init__(self, kb: KnowledgeBase, config: BotConfig | None = None, generator=None,
-                 handlers: Sequence[HandoffHandler] | None = None, sessions: SessionStore | None = None):
+    def __init__(self, kb: KnowledgeBase, config: BotConfig | None = None, generator: Generator | None = None,
+                 handlers: Sequence[HandoffHandler] | None = None, sessions: SessionStore | None = None,
+                 urgency: Any = "default"):
         self.kb = kb
         self.config = config or BotConfig()
         if generator is None:
-            from ragbot.generators import LlamaCppGenerator
+            from ragbot.generators import make_generator
 
-            generator = LlamaCppGenerator(self.config.generator)
+            generator = make_generator(self.config.generator)
         self.generator = generator
-        self.sessions = sessions or SessionStore(kb.root / "sessions.sqlite")
-        self.handlers = list(handlers) if handlers is not None else [JsonlHandoffHandler(kb.root / "handoffs.jsonl")]
+        root = kb.root
+        self.sessions = sessions or SessionStore(root / "sessions.sqlite" if root else ":memory:")
+        default = [JsonlHandoffHandler(root / "handoffs.jsonl")] if root else []
+        self.handlers = list(handlers) if handlers is not None else default
+        self._urgency = urgency
         self._catalog: tuple[int | None, list[Group]] | None = None
-        # ragbot.tune.calibration.record_cases only: while set (a cosine window), turns collect every
-        # competing group within it as signals and never stop to clarify, so any ambiguity_margin
-        # up to the window can be replayed. None in normal use.
-        self.ambiguity_window: float | None = None
+        self._lock = threading.Lock()
 
     @classmethod
-    def open(cls, kb_dir: str | os.PathLike, config: BotConfig | None = None, **kwargs) -> "Bot":
+    def open(cls, kb_dir: str | os.PathLike, config: BotConfig | None = None, embedder: Embedder | None = None,
+             **kwargs) -> "Bot":
         """Open the KB at `kb_dir` with `config` (default: the KB's config.json, else defaults).
         Raises KnowledgeBaseError when there is no KB, ModelNotFoundError for a missing model."""
         config = config or BotConfig.load(kb_dir)
-        embedder = kwargs.pop("embedder", None)
-        kb = KnowledgeBase.open(kb_dir, config=config, embedder=embedder)
+        kb = KnowledgeBase.open(kb_dir, config=config.kb, embedder=embedder)
         return cls(kb, config=config, **kwargs)
 
     # ------------------------------------------------------------------ sessions
-    def new_session(self, session_id: str | None = None, scope: Mapping[str, str] | None = None) -> str:
-        return self.sessions.create(session_id, scope=check_scope(scope))
+    def new_session(self, session_id: str | None = None, scope: Mapping[str, str] | None = None,
+                    user: str | None = None) -> str:
+        """Start a session (under the caller's own id when given; see SessionStore.create)."""
+        return self.sessions.create(session_id, scope=self.kb.check_scope(scope), user_id=user)
 
     def release(self, session_id: str) -> None:
         """Hand a session back to the bot after a person has dealt with its handoff."""
@@ -76,66 +87,90 @@ class Bot:
         return self.sessions.turns(session_id)
 
     # ------------------------------------------------------------------ turns
-    def stream(self, question: str, session: str | None = None, scope: Mapping[str, str] | None = None
-               ) -> Iterator[str | Reply]:
-        """Like `ask`, but yields the model's text pieces as they are generated, then the Reply
-        (always last). The final Reply.text may differ from the streamed draft (quote-first)."""
+    def ask(self, question: str, session: str | None = None, scope: Mapping[str, str] | None = None,
+            history: Sequence[Turn] | None = None, user: str | None = None) -> Reply:
+        """Answer one user message. Returns a Reply (types.Reply).
+
+        session: a session id; an id that does not exist yet starts a session under it; None
+        starts a new one (its id is in Reply.session_id). scope: key=value filters (e.g.
+        {"property": "oak-street"}), merged over the session's and checked against the KB's values.
+        history: prior turns for a new session (eval files). Raises InputError for an empty or
+        oversized question, an invalid session id or an unknown scope value."""
+        reply = None
+        for event in self.events(question, session=session, scope=scope, history=history, user=user):
+            if isinstance(event, ReplyEvent):
+                reply = event.reply
+        return reply
+
+    def events(self, question: str, session: str | None = None, scope: Mapping[str, str] | None = None,
+               history: Sequence[Turn] | None = None, user: str | None = None) -> Iterator[TurnEvent]:
+        """Like `ask`, but yields the turn's typed events (chat/events.py) as they become final:
+        SourcesEvent, TokenEvent pieces of verified text, DecisionEvent, then the ReplyEvent
+        (always last). Runs the turn in a worker thread; exceptions re-raise here."""
         q: queue.Queue = queue.Queue()
-        result: dict = {}
+        done = object()
 
         def run():
             try:
-                result["reply"] = self.ask(question, session=session, scope=scope, on_token=q.put)
+                q.put(ReplyEvent(self._turn(question, session, scope, history, user, q.put)))
             except BaseException as e:  # re-raised in the caller's thread
-                result["error"] = e
+                q.put(e)
             finally:
-                q.put(None)
+                q.put(done)
 
-        t = threading.Thread(target=run, daemon=True)
-        t.start()
-        while (piece := q.get()) is not None:
-            yield piece
-        t.join()
-        if "error" in result:
-            raise result["error"]
-        yield result["reply"]
+        threading.Thread(target=run, daemon=True).start()
+        while (item := q.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
 
-    def ask(self, question: str, session: str | None = None, scope: Mapping[str, str] | None = None,
-            history: Sequence[Turn] | None = None, on_token: Callable[[str], None] | None = None) -> Reply:
-        """Answer one user message. Returns a Reply (see types.Reply).
+    stream = events  # the name of earlier releases
 
-        session: an existing session id (SessionNotFoundError if unknown); None starts a new one
-        (its id is in Reply.session_id). scope: key=value filters (e.g. {"property": "oak-street"}),
-        merged over the session's scope. history: extra prior turns for a new session (eval files).
-        Raises InputError for an empty or oversized question."""
+    def _turn(self, question, session, scope, history, user, emit: Callable[[Any], None]) -> Reply:
         t0 = time.perf_counter()
+        question = self._check_question(question)
+        sid = self._session_for(session, scope, history, user)
+        state = self.sessions.state(sid)
+        scope_d = {**state.get("scope", {}), **self.kb.check_scope(scope)}
+        turns = tuple(self.sessions.turns(sid))
+        self.sessions.append(sid, "user", question)
+        if state.get("handed_off"):
+            return self._handed_off_reply(sid, state, t0, emit)
+        req = TurnRequest(question, scope_d, turns, state.get("pending"), state.get("focus"))
+        outcome = run_turn(self.turn_context(), req, emit)
+        return self._store(sid, outcome, t0)
+
+    def _check_question(self, question: str) -> str:
         if not isinstance(question, str) or not question.strip():
             raise InputError("the question is empty; ask something, e.g. 'How much is the deposit?'")
         question = " ".join(question.split())
         limit = self.config.conversation.max_question_chars
         if len(question) > limit:
             raise InputError(f"the question has {len(question)} characters, more than the {limit} allowed; shorten it")
-        if session is None:
-            sid = self.new_session(scope=scope)
-            for turn in history or ():
-                self.sessions.append(sid, turn.role, turn.content)
-        else:
-            sid = session
-        state = self.sessions.state(sid)
-        scope_d = {**state.get("scope", {}), **check_scope(scope)}
-        turns = self.sessions.turns(sid)
-        self.sessions.append(sid, "user", question)
-        if state.get("handed_off"):
-            return self._finish(sid, Reply(
-                text=prompts.handoff_message("normal"), decision=Decision.HANDOFF, confidence=1.0,
-                reason=f"session already handed off (ticket {state.get('ticket_id')}); a person will reply. "
-                       "Release the session to resume the bot.", session_id=sid, rule="handed_off",
-                timings_ms={"total": _ms(t0)}))
-        from ragbot.chat.turn import run_turn
+        return question
 
-        return run_turn(self, sid, question, turns, state, scope_d, t0, on_token)
+    def _session_for(self, session, scope, history, user) -> str:
+        if session is not None and self.sessions.exists(check_session_id(session)):
+            return session
+        sid = self.new_session(session, scope=scope, user=user)
+        for turn in history or ():
+            self.sessions.append(sid, turn.role, turn.content)
+        return sid
 
-    # ------------------------------------------------------------------ helpers for turn.py
+    def turn_context(self) -> TurnContext:
+        """The collaborators a turn's steps use (chat/steps.TurnContext)."""
+        return TurnContext(self.kb, self.generator, self.config, self.catalog(), self.urgency_classifier())
+
+    def urgency_classifier(self):
+        """The emergency classifier (chat/urgency.py), fitted once per Bot; None when disabled."""
+        with self._lock:
+            if self._urgency == "default":
+                from ragbot.chat.urgency import UrgencyClassifier
+
+                cache = self.kb.root or None
+                self._urgency = UrgencyClassifier.load_or_fit(self.kb.embedder, cache) if self.config.urgency else None
+            return self._urgency
+
     def catalog(self) -> list[Group]:
         """Every group (scope value or source document) in the KB, cached per KB generation."""
         gen = self.kb.generation
@@ -149,15 +184,37 @@ class Bot:
             self._catalog = (gen, groups)
         return self._catalog[1]
 
-    def _finish(self, sid: str, reply: Reply) -> Reply:
-        self.sessions.append(sid, "assistant", reply.text, reply.decision.value)
-        return reply
+    def _handed_off_reply(self, sid: str, state: Mapping, t0: float, emit) -> Reply:
+        text = prompts.handoff_message("normal", business_name=self.config.prompt.business_name)
+        reason = (f"session already handed off (ticket {state.get('ticket_id')}); a person will reply. "
+                  "Release the session to resume the bot.")
+        emit(TokenEvent(text))
+        emit(DecisionEvent(Decision.HANDOFF, "handed_off", 1.0, reason))
+        reply = Reply(text=text, decision=Decision.HANDOFF, confidence=1.0, reason=reason, session_id=sid,
+                      rule="handed_off", timings_ms={"total": _ms(t0)})
+        return self._finish(sid, reply)
 
-    def _handoff(self, sid: str, reason: str, urgency: str, scope: Mapping[str, str]) -> HandoffTicket:
+    def _store(self, sid: str, o: TurnOutcome, t0: float) -> Reply:
+        res = o.result
+        self.sessions.update_state(sid, pending=o.pending, **({"focus": o.focus} if o.focus else {}),
+                                   **({"scope": dict(o.scope)} if o.pending is None and res.decision is Decision.ANSWER
+                                      and o.scope else {}))
+        ticket = self._handoff(sid, res, o.scope) if res.decision is Decision.HANDOFF else None
+        reply = Reply(text=o.text, decision=res.decision, confidence=res.confidence, reason=res.reason,
+                      session_id=sid, sources=tuple(source_of(h) for h in o.hits), signals=res.signals,
+                      ticket=ticket, timings_ms={**o.timings_ms, "total": _ms(t0)}, tokens=dict(o.tokens),
+                      rule=res.rule, options=tuple(c.label for c in res.candidates))
+        return self._finish(sid, reply)
+
+    def _finish(self, sid: str, reply: Reply) -> Reply:
+        mid = self.sessions.append(sid, "assistant", reply.text, reply.decision.value)
+        return reply.with_message_id(mid)
+
+    def _handoff(self, sid: str, res: GateResult, scope: Mapping[str, str]) -> HandoffTicket:
         turns = self.sessions.turns(sid)
-        ticket = HandoffTicket(ticket_id=uuid.uuid4().hex[:12], session_id=sid, reason=reason, urgency=urgency,
-                               summary=summarize(turns, reason), transcript=tuple(turns), scope=dict(scope),
-                               created_at=time.time())
+        ticket = HandoffTicket(ticket_id=uuid.uuid4().hex[:12], session_id=sid, reason=res.reason,
+                               urgency=res.urgency or "normal", summary=summarize(turns, res.reason),
+                               transcript=tuple(turns), scope=dict(scope), created_at=time.time(), rule=res.rule)
         self.sessions.update_state(sid, handed_off=True, ticket_id=ticket.ticket_id, pending=None)
         for handler in self.handlers:
             handler(ticket)

@@ -46,6 +46,8 @@ def handle_errors(fn):
 
 
 def _quiet_logs(json_out: bool) -> None:
+    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"  # "Loading weights" bars of model loads, on every command
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     if json_out:  # no progress bars at all with --json (stdout stays one object, stderr stays quiet)
         os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
         os.environ["TQDM_DISABLE"] = "1"
@@ -62,7 +64,8 @@ def ingest(paths: List[str] = typer.Argument(..., help="files or folders"), kb: 
            doc_type: Optional[str] = typer.Option(None, "--type", help="faq|lease|listing|marketing|document (default: by folder name)"),
            prune: bool = typer.Option(False, "--prune", help="remove documents whose files are gone from the given folders"),
            json_out: bool = JSON_OPT):
-    """Ingest documents into the knowledge base at --kb (incremental by content hash)."""
+    """Ingest documents into the knowledge base at --kb (incremental by content hash).
+    Exits with code 1 when files were given but every one was skipped."""
     from ragbot.kb import KnowledgeBase
     from ragbot.kb.scope import parse_scope_args
 
@@ -70,13 +73,23 @@ def ingest(paths: List[str] = typer.Argument(..., help="files or folders"), kb: 
     scope_d = parse_scope_args(scope)
     base = KnowledgeBase.open(kb, create=True)
     report = base.ingest(paths, scope=scope_d, doc_type=doc_type, prune=prune, show_progress=not json_out)
+    all_skipped = bool(report.skipped) and not (report.added or report.updated or report.unchanged or report.removed)
     if json_out:
         _emit(report.to_dict())
-        return
+    else:
+        _print_ingest(report, kb)
+    if all_skipped:
+        typer.echo(f"error: every file was skipped ({len(report.skipped)}); nothing was ingested", err=True)
+        raise typer.Exit(1)
+
+
+def _print_ingest(report, kb: str) -> None:
     typer.echo(f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, removed {report.removed} "
                f"files; {report.new_chunks} chunks embedded, {report.chunks} chunks in {kb} ({report.seconds:.1f} s)")
     for s in report.skipped:
         typer.echo(f"  skipped {s.path}: {s.reason}")
+    for w in report.warnings:
+        typer.echo(f"  malformed {w.path} row {w.row}: {w.reason}")
     for a, b, r in report.near_duplicates[:20]:
         typer.echo(f"  near-duplicate FAQ ({r:.0f}%): {a} ~ {b}")
 
@@ -115,7 +128,9 @@ def _print_reply(reply, streamed: bool = False) -> None:
 @app.command()
 @handle_errors
 def ask(question: str = typer.Argument(...), kb: str = KB_OPT,
-        session: Optional[str] = typer.Option(None, "--session", help="continue this session (id from a previous reply)"),
+        session: Optional[str] = typer.Option(None, "--session", help="continue this session, or start one under "
+                                                                       "this id (1-64 letters, digits, '-', '_')"),
+        user: Optional[str] = typer.Option(None, "--user", help="your own user id, linking sessions"),
         scope: Optional[List[str]] = SCOPE_OPT, json_out: bool = JSON_OPT):
     """Answer one question (answer, clarify or handoff) and print the reply."""
     from ragbot.bot import Bot
@@ -123,7 +138,7 @@ def ask(question: str = typer.Argument(...), kb: str = KB_OPT,
 
     _quiet_logs(json_out)
     bot = Bot.open(kb)
-    reply = bot.ask(question, session=session, scope=parse_scope_args(scope) or None)
+    reply = bot.ask(question, session=session, scope=parse_scope_args(scope) or None, user=user)
     if json_out:
         _emit(reply.to_dict())
     else:
@@ -162,19 +177,22 @@ def chat(kb: str = KB_OPT, scope: Optional[List[str]] = SCOPE_OPT,
             typer.echo("session released; the bot answers again")
             continue
         typer.echo("bot> ", nl=False)
-        streamed = False
         try:
-            for piece in bot.stream(line, session=sid):
-                if isinstance(piece, str):
-                    streamed = True
-                    typer.echo(piece, nl=False)
-                else:
-                    if streamed:
-                        typer.echo("\n--- reply ---")
-                    typer.echo(piece.text)
-                    _print_reply(piece, streamed=True)
+            _chat_turn(bot, line, sid)
         except RagbotError as e:
             typer.echo(f"error: {e}", err=True)
+
+
+def _chat_turn(bot, line: str, sid: str) -> None:
+    """Print one turn's verified text as it streams (Bot.events), then decision and sources."""
+    from ragbot.chat.events import ReplyEvent, TokenEvent
+
+    for event in bot.events(line, session=sid):
+        if isinstance(event, TokenEvent):
+            typer.echo(event.text, nl=False)
+        elif isinstance(event, ReplyEvent):
+            typer.echo("")
+            _print_reply(event.reply, streamed=True)
 
 
 @app.command("eval")
@@ -240,49 +258,24 @@ def calibrate(file: str = typer.Argument(..., help="labelled eval JSONL (DESIGN.
     """Fit the gate thresholds on a labelled set (each case runs once, then the gate is replayed).
     The fit is stored only when its mean held-out accuracy is not below the current thresholds'
     (or with --force)."""
-    import tempfile
-
-    from ragbot.bot import Bot
-    from ragbot.tune.calibration import calibrate as fit_gate
-    from ragbot.tune.calibration import record_cases, recording_config, replay_check, store_gate
-    from ragbot.config import CONFIG_FILE, BotConfig
-    from ragbot.chat.conversation import SessionStore
+    from ragbot.tune.calibration import calibrate_kb
     from ragbot.tune.evaluation import load_cases
 
     _quiet_logs(json_out)
     cases = load_cases(file)
-    config = BotConfig.load(kb)
-    rec_config = recording_config(config)
     progress = None
     if not json_out:
         from tqdm.auto import tqdm
 
         def progress(it):
             return tqdm(it, desc="record", unit="case")
-    with tempfile.TemporaryDirectory(prefix="ragbot-calibrate-") as tmp:  # no sessions or tickets in the KB
-        bot = Bot.open(kb, config=rec_config, handlers=[], sessions=SessionStore(os.path.join(tmp, "s.sqlite")))
-        try:
-            recorded = record_cases(bot, cases, progress=progress)
-        finally:
-            bot.sessions.close()
-            bot.kb.close()
-    mismatch = replay_check(recorded, rec_config.gate)
-    report = fit_gate(recorded, config.gate, folds=folds, min_handoff_recall=min_handoff_recall)
-    saved, why_not = None, None
-    worse = report.folds and report.cv_accuracy_after < report.cv_accuracy_before - 1e-9
-    if not save:
-        why_not = "--no-save"
-    elif worse and not force:
-        why_not = (f"held-out accuracy of the fit ({report.cv_accuracy_after:.3f}) is below the current thresholds' "
-                   f"({report.cv_accuracy_before:.3f}): the set is too small or unrepresentative; add cases, or --force")
-    else:
-        store_gate(kb, report.after)
-        saved = os.path.join(kb, CONFIG_FILE)
-    out = {**report.to_dict(), "replay_mismatches": mismatch, "saved": saved, "not_saved_reason": why_not}
+    out = calibrate_kb(kb, cases, folds=folds, min_handoff_recall=min_handoff_recall, save=save, force=force,
+                       progress=progress)
+    report, saved, why_not = out.pop("_report"), out["saved"], out["not_saved_reason"]
     if json_out:
         _emit(out)
         return
-    typer.echo(f"{len(recorded)} cases, {report.folds} folds, handoff recall floor {min_handoff_recall:.2f}")
+    typer.echo(f"{report.all_before.n} cases, {report.folds} folds, handoff recall floor {min_handoff_recall:.2f}")
     typer.echo(f"{'threshold':24s} {'before':>9s} {'after':>9s}")
     for name, (b, a) in report.changes().items():
         typer.echo(f"{name:24s} {b:9.3f} {a:9.3f}" + ("" if abs(a - b) < 1e-9 else "  *"))
@@ -296,8 +289,6 @@ def calibrate(file: str = typer.Argument(..., help="labelled eval JSONL (DESIGN.
                    f"after {fmt(report.cv_handoff_recall_after)}")
     typer.echo(f"all cases (in-sample): accuracy {fmt(report.all_before.accuracy)} -> {fmt(report.all_after.accuracy)}, "
                f"handoff recall {fmt(report.all_before.handoff_recall)} -> {fmt(report.all_after.handoff_recall)}")
-    if mismatch:
-        typer.echo(f"warning: replay differs from the recorded decision for {mismatch}", err=True)
     typer.echo(f"saved to {saved}" if saved else f"not saved: {why_not}")
 
 

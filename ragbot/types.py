@@ -6,8 +6,11 @@ Shapes and units are given per field. `doc_type` is one of DOC_TYPES.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
-from typing import Any, Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Mapping
+
+if TYPE_CHECKING:
+    from ragbot.chat.gate import GateSignals
 
 DOC_TYPES = ("faq", "lease", "listing", "marketing", "document")
 
@@ -82,9 +85,25 @@ class SkippedFile:
 
 
 @dataclass(frozen=True)
+class MalformedRow:
+    """A row the loader could not read. row: 1-based data row number (after the header; JSONL:
+    line number; JSON: list position); line: 1-based physical line of the file where the row
+    starts (None for JSON); reason: what is wrong and what to fix."""
+
+    path: str
+    row: int
+    line: int | None
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "row": self.row, "line": self.line, "reason": self.reason}
+
+
+@dataclass(frozen=True)
 class IngestReport:
     """What one `KnowledgeBase.ingest` call did. Counts are files, except `chunks`, which is the
-    number of chunks in the knowledge base after the call; `new_chunks` is how many were embedded."""
+    number of chunks in the knowledge base after the call; `new_chunks` is how many were embedded;
+    `warnings`: malformed rows of table files that were skipped while the rest was ingested."""
 
     added: int = 0
     updated: int = 0
@@ -95,6 +114,7 @@ class IngestReport:
     skipped: tuple[SkippedFile, ...] = ()
     near_duplicates: tuple[tuple[str, str, float], ...] = ()
     seconds: float = 0.0
+    warnings: tuple[MalformedRow, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The `ragbot ingest --json` object (DESIGN.md contract) plus `new_chunks` and
@@ -109,6 +129,7 @@ class IngestReport:
             "seconds": round(self.seconds, 3),
             "new_chunks": self.new_chunks,
             "near_duplicates": [list(t) for t in self.near_duplicates],
+            "warnings": [w.to_dict() for w in self.warnings],
         }
 
 
@@ -145,10 +166,12 @@ class HandoffTicket:
     transcript: tuple[Turn, ...]
     scope: Mapping[str, str] = field(default_factory=dict)
     created_at: float = 0.0
+    rule: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "ticket_id": self.ticket_id,
+            "rule": self.rule,
             "session_id": self.session_id,
             "reason": self.reason,
             "urgency": self.urgency,
@@ -178,9 +201,12 @@ class Reply:
     """The result of one turn (`Bot.ask`).
 
     decision: ANSWER, CLARIFY or HANDOFF; confidence in [0, 1]; reason: the gate rule that fired,
-    with its values; signals: the gate's inputs; sources: cited passages, best first (an ANSWER
-    always has at least one); ticket: set on HANDOFF; timings_ms: retrieve, prefill, decode,
-    generate, total (milliseconds); tokens: prompt, cached, completion counts.
+    with its values; rule: that rule's id; signals: the gate's inputs (ragbot.chat.gate.GateSignals,
+    None for a turn the gate did not see); sources: cited passages, best first (an ANSWER always
+    has at least one; [n] in the text is sources[n-1]); ticket: set on HANDOFF; timings_ms:
+    retrieve, prefill, decode, generate, total (milliseconds); tokens: prompt, cached, completion
+    counts; message_id: the stored message's id (feedback refers to it); options: the choices of a
+    CLARIFY, for buttons.
     """
 
     text: str
@@ -189,11 +215,16 @@ class Reply:
     reason: str
     session_id: str
     sources: tuple[Source, ...] = ()
-    signals: Mapping[str, Any] = field(default_factory=dict)
+    signals: "GateSignals | None" = None
     ticket: HandoffTicket | None = None
     timings_ms: Mapping[str, float] = field(default_factory=dict)
     tokens: Mapping[str, int] = field(default_factory=dict)
     rule: str = ""
+    message_id: str = ""
+    options: tuple[str, ...] = ()
+
+    def with_message_id(self, message_id: str) -> "Reply":
+        return replace(self, message_id=message_id)
 
     def to_dict(self) -> dict[str, Any]:
         """The `ragbot ask --json` object (DESIGN.md contract) plus session_id, rule, signals, tokens."""
@@ -206,8 +237,10 @@ class Reply:
             "handoff": self.ticket.to_dict() if self.ticket else None,
             "timings_ms": {k: round(float(v), 1) for k, v in self.timings_ms.items()},
             "session_id": self.session_id,
+            "message_id": self.message_id,
             "rule": self.rule,
-            "signals": _jsonable(self.signals),
+            "options": list(self.options),
+            "signals": _jsonable(self.signals.to_dict()) if self.signals is not None else {},
             "tokens": dict(self.tokens),
         }
 

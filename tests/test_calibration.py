@@ -16,9 +16,6 @@ from ragbot.tune.calibration import (
     folds_of,
     predict,
     recorded_from_mapping,
-    recording_config,
-    replay_check,
-    replay_signals,
     score,
     store_gate,
 )
@@ -29,7 +26,7 @@ from ragbot.chat.gate import Candidate, GateSignals
 
 def _gen(rng, top, g_lo=0.7, lp=(-1.0, -0.3)):
     return GateSignals(top_score=top, groundedness=rng.uniform(g_lo, 1.0), mean_logprob=rng.uniform(*lp),
-                       min_logprob=-5.0, quote_score=rng.uniform(0.5, 0.8), model_answer_kept=True, cited=True)
+                       min_logprob=-5.0, quote_score=rng.uniform(0.5, 0.8), generated=True, cited=True)
 
 
 def synthetic(seed=0, n_answer=40, n_oos=15, n_intent=8, n_clarify=8):
@@ -49,14 +46,14 @@ def synthetic(seed=0, n_answer=40, n_oos=15, n_intent=8, n_clarify=8):
     return rows
 
 
-BAD = GateConfig(min_retrieval_score=-0.5, min_mean_logprob=-0.2)  # answers everything in scope, drops fluent answers
+BAD = GateConfig(min_retrieval_score=-0.5)  # answers every out-of-scope question (a dropped draft now falls back to quotes, so log-prob floors no longer hand off)
 
 
 def test_fit_beats_bad_defaults_in_sample():
     rec = synthetic()
     before, fitted = score(rec, BAD), fit(rec, BAD)
     after = score(rec, fitted)
-    assert after.accuracy > before.accuracy + 0.3
+    assert after.accuracy > before.accuracy + 0.2
     assert after.handoff_recall >= 0.9
     # the retrieval floor landed between the out-of-scope and the answerable scores
     assert 0.3 < fitted.min_retrieval_score < 0.5
@@ -67,7 +64,7 @@ def test_fit_beats_bad_defaults_in_sample():
 def test_cross_validated_held_out_accuracy_improves():
     rep = calibrate(synthetic(seed=1), BAD, folds=5, min_handoff_recall=0.9)
     assert rep.folds == 5 and sum(f["n"] for f in rep.fold_scores) == 71
-    assert rep.cv_accuracy_after > rep.cv_accuracy_before + 0.3
+    assert rep.cv_accuracy_after > rep.cv_accuracy_before + 0.2
     assert rep.cv_handoff_recall_after >= 0.9
     d = rep.to_dict()
     assert set(d["thresholds"]) == set(SEARCHED)
@@ -78,11 +75,11 @@ def test_cross_validated_held_out_accuracy_improves():
 def _overlap_set():
     """Two hard handoffs retrieve as well as answerable cases: the accuracy-best floor misses them."""
     rows = [RecordedCase(f"a{i}", "answer", GateSignals(top_score=0.5 + 0.015 * i, groundedness=1.0, mean_logprob=-0.3,
-                                                         model_answer_kept=True, cited=True), "", "") for i in range(20)]
+                                                         generated=True, cited=True), "", "") for i in range(20)]
     rows += [RecordedCase(f"h{i}", "handoff", GateSignals(top_score=0.1 + 0.02 * i, groundedness=1.0, mean_logprob=-0.3,
-                                                          model_answer_kept=True, cited=True), "", "") for i in range(10)]
+                                                          generated=True, cited=True), "", "") for i in range(10)]
     rows += [RecordedCase(f"x{i}", "handoff", GateSignals(top_score=t, groundedness=1.0, mean_logprob=-0.3,
-                                                          model_answer_kept=True, cited=True), "", "")
+                                                          generated=True, cited=True), "", "")
              for i, t in enumerate((0.55, 0.6))]
     return rows
 
@@ -107,30 +104,16 @@ def test_unreachable_floor_maximises_recall():
 
 
 def test_replay_min_groundedness_drops_draft_to_quotes():
-    s = GateSignals(top_score=0.7, groundedness=0.5, mean_logprob=-0.4, quote_score=0.2, model_answer_kept=True,
-                    cited=True)
+    """The gate keeps or drops the draft from its own config, so replay needs no copied rule."""
+    s = GateSignals(top_score=0.7, groundedness=0.5, mean_logprob=-0.4, quote_score=0.2, generated=True, cited=True)
     rec = RecordedCase("q", "answer", s, "answer", "grounded_answer")
-    assert replay_signals(rec, GateConfig(min_groundedness=0.4)) is s
-    dropped = replay_signals(rec, GateConfig(min_groundedness=0.6))
-    assert dropped.model_answer_kept is False and dropped.cited is True
-    # the quote-only reply is now judged by quote_score (0.2 < 0.3 -> handoff)
     assert predict([rec], GateConfig(min_groundedness=0.4)) == ["answer"]
+    # the draft is dropped and the quote-only reply is judged by quote_score (0.2 < 0.3 -> handoff)
     assert predict([rec], GateConfig(min_groundedness=0.6)) == ["handoff"]
-    # a draft dropped for an invented number stays dropped at any threshold
     bad = RecordedCase("n", "handoff", GateSignals(top_score=0.7, groundedness=0.9, unsupported_numbers=("$5",),
-                                                    quote_score=0.5, model_answer_kept=False, cited=True), "", "")
-    assert replay_signals(bad, 0.0).model_answer_kept is False
-
-
-def test_replay_check_and_recording_config():
-    cfg = recording_config(BotConfig())
-    assert cfg.gate.min_groundedness == 0.0 and cfg.gate.min_retrieval_score == -1.0
-    assert BotConfig().gate.min_groundedness > 0  # the original is untouched
-    rec = synthetic(n_answer=3, n_oos=2, n_intent=1, n_clarify=1)
-    rec = [RecordedCase(r.id, r.expected, r.signals, d, "") for r, d in zip(rec, predict(rec, cfg.gate))]
-    assert replay_check(rec, cfg.gate) == []
-    wrong = [RecordedCase("z", "answer", rec[0].signals, "clarify", "")]
-    assert replay_check(wrong, cfg.gate) == ["z"]
+                                                    quote_score=0.5, generated=True, cited=True), "", "")
+    from ragbot.chat.gate import decide
+    assert not decide(bad.signals, GateConfig(min_groundedness=0.0)).keep_draft
 
 
 def test_folds_are_stratified_and_deterministic():
@@ -198,9 +181,8 @@ def test_cli_calibrate_wiring(tmp_path, monkeypatch):
     res = CliRunner().invoke(app, ["calibrate", str(cases), "--kb", str(tmp_path / "kb"), "--folds", "3", "--json"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout.strip().splitlines()[-1])
-    assert seen["config"].gate.min_groundedness == 0.0  # recorded with the recording config
+    assert seen["config"].gate == BAD  # recorded with the KB's own config: no recording flag, no copied rules
     assert out["folds"] == 3 and out["cv"]["accuracy_after"] > out["cv"]["accuracy_before"]
-    assert out["replay_mismatches"]  # the fake recorded decisions are empty strings, so none replays
     saved = BotConfig.load(tmp_path / "kb").gate
     assert saved.min_retrieval_score == out["thresholds"]["min_retrieval_score"]["after"] != BAD.min_retrieval_score
 
@@ -241,8 +223,8 @@ def _competing_case(rng, i, expected, gap, quote_score, groundedness):
     comps = (Candidate("Oak Street", "oak.pdf", top, {"property": "oak"}, "The deposit is $1,450.", quote_score),
              Candidate("Pine Avenue", "pine.pdf", top - gap, {"property": "pine"}, "The deposit is $2,000.", quote_score))
     s = GateSignals(top_score=top, competitors=comps, groundedness=groundedness, mean_logprob=-0.5, min_logprob=-3.0,
-                    quote_score=quote_score, model_answer_kept=True, cited=True)
-    return RecordedCase(f"{expected[0]}{i}", expected, s, "answer", "grounded_answer", ambiguity_window=0.3)
+                    quote_score=quote_score, generated=True, cited=True)
+    return RecordedCase(f"{expected[0]}{i}", expected, s, "answer", "grounded_answer")
 
 
 def test_ambiguity_margin_and_clarify_quote_floor_are_fitted_from_competitors():

@@ -19,7 +19,7 @@ PINE = Candidate("Pine Avenue", "pine_lease.pdf", 0.60, {"property": "pine-avenu
 
 def good(**kw) -> GateSignals:
     """A generated answer every rule lets through."""
-    base = dict(top_score=0.7, mean_logprob=-0.3, min_logprob=-2.5, groundedness=0.95, cited=True)
+    base = dict(top_score=0.7, mean_logprob=-0.3, min_logprob=-2.5, groundedness=0.95, cited=True, generated=True)
     base.update(kw)
     return GateSignals(**base)
 
@@ -154,11 +154,39 @@ def test_low_combined_confidence():
 
 
 def test_quote_only_reply_ignores_the_dropped_draft_but_needs_a_good_quote():
-    dropped = good(groundedness=0.1, unsupported_numbers=("$1",), mean_logprob=-3.0, model_answer_kept=False)
-    assert decide(GateSignals(**{**dropped.__dict__, "quote_score": 0.7}), CFG).decision == Decision.ANSWER
+    dropped = good(groundedness=0.1, unsupported_numbers=("$1",), mean_logprob=-3.0)
+    ok = decide(GateSignals(**{**dropped.__dict__, "quote_score": 0.7}), CFG)
+    assert ok.decision == Decision.ANSWER and not ok.keep_draft and "draft dropped" in ok.reason
     low = decide(GateSignals(**{**dropped.__dict__, "quote_score": 0.1}), CFG)
     assert low.rule == "low_quote_score"
-    assert decide(GateSignals(**{**dropped.__dict__, "quote_score": None}), CFG).rule == "low_quote_score"
+    # no quote to fall back on: the reason the draft was dropped hands off
+    assert decide(GateSignals(**{**dropped.__dict__, "quote_score": None}), CFG).rule == "unsupported_numbers"
+    # a quote without a value of the expected type never answers on its own
+    assert decide(GateSignals(**{**dropped.__dict__, "quote_score": 0.7, "quote_answers": False}),
+                  CFG).rule == "no_answering_sentence"
+
+
+def test_draft_is_kept_only_when_every_check_passes():
+    assert decide(good(quote_score=0.7), CFG).keep_draft
+    for bad in (dict(dont_know=True), dict(draft_problems=("no_value",)), dict(groundedness=0.1),
+                dict(unsupported_names=("Bob",)), dict(mean_logprob=-9.0)):
+        res = decide(good(quote_score=0.7, **bad), CFG)
+        assert res.decision == Decision.ANSWER and not res.keep_draft, bad
+
+
+def test_missing_logprobs_are_said_and_skipped():
+    res = decide(good(quote_score=0.7, mean_logprob=-9.0, min_logprob=-20.0, logprobs_available=False), CFG)
+    assert res.keep_draft and "log-probabilities unavailable" in res.reason
+
+
+def test_urgency_classifier_emergency_hands_off_urgently():
+    res = decide(good(urgency="emergency", urgency_score=0.93), CFG)
+    assert res.rule == "urgency_emergency" and res.urgency == "emergency"
+
+
+def test_named_document_is_never_out_of_scope_on_cosine_alone():
+    assert decide(good(top_score=0.1, named_document=True, quote_score=0.7), CFG).decision == Decision.ANSWER
+    assert decide(good(top_score=0.1, quote_score=0.7), CFG).rule == "out_of_scope"
 
 
 def test_weights_change_the_score():
@@ -202,7 +230,8 @@ def _random_signals(rng: random.Random) -> GateSignals:
         unsupported_names=tuple(rng.sample(["Bob"], rng.randint(0, 1))),
         intents={n: "x" for n in names if rng.random() < 0.05}, faq_match=rng.random() < 0.2,
         cited=rng.random() < 0.7, scope_given=rng.random() < 0.3, dont_know=rng.random() < 0.1,
-        quote_score=maybe(rng.uniform(-1, 1)), model_answer_kept=rng.choice([None, True, False]))
+        quote_score=maybe(rng.uniform(-1, 1)), generated=rng.random() < 0.8,
+        quote_answers=rng.choice([None, True, False]), draft_problems=rng.choice([(), ("no_value",)]))
 
 
 def test_invariants_over_random_signals():

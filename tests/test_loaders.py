@@ -303,7 +303,7 @@ def test_listing_rows_sources_and_text(tmp_path):
     assert d.text.count("Bright loft near the park.") == 1  # description minus the summary it repeats
     assert "Hardwood floors throughout." in d.text
     assert d.metadata["ID"] == "a1" and d.metadata["row"] == 1 and "notes" not in d.metadata
-    assert all(isinstance(v, str) for k, v in d.metadata.items() if k != "row")
+    assert all(isinstance(v, str) for k, v in d.metadata.items() if k not in ("row", "fields"))
     assert "Price" not in docs[1].text and "price" not in docs[1].metadata  # "null" is empty
 
 
@@ -321,10 +321,11 @@ def test_listing_caps_long_text(tmp_path):
 
 def test_listing_json_malformed_and_empty(tmp_path):
     docs = load_file(write(tmp_path / "l.json", json.dumps({"listings": [{"listing_id": 5, "rent": 950}, 3]})),
-                     "listing", CFG)
+                     "listing", CFG, warnings=[])
     assert [d.source for d in docs] == ["l.json#5"] and "Price: 950" in docs[0].text
     f = write(tmp_path / "m.csv", "id,price\n1,$5\n2,$6,extra\n3,$7\n")
-    assert [d.source for d in load_file(f, "listing", CFG)] == ["m.csv#1", "m.csv#3"]
+    assert [d.source for d in load_file(f, "listing", CFG, warnings=(w := []))] == ["m.csv#1", "m.csv#3"]
+    assert [x.row for x in w] == [2]
     assert "no data rows" in skip_reason(write(tmp_path / "h.csv", "id,price\n"), "listing")
     latin = write(tmp_path / "c.csv", "id;name;city\n7;Château flat;Montréal\n", encoding="cp1252")
     [d] = load_file(latin, "listing", CFG)

@@ -19,7 +19,7 @@ def chunk(text: str, source: str = "lease.pdf", page: int | None = None) -> Chun
 
 
 CFG = PromptConfig(business_name="Harborview Property Management", assistant_name="Ava", max_passage_tokens=60,
-                   history_turns=2, max_history_tokens=20)
+                   history_messages=2, max_history_tokens=20)
 
 
 def test_system_message_is_first_static_and_says_the_rules():
@@ -74,14 +74,14 @@ def test_history_keeps_recent_turns_within_budget_starting_with_user():
     hist = [Turn("user", "first question"), Turn("assistant", "first answer"),
             Turn("user", "second question"), Turn("assistant", "second answer")]
     msgs = prompts.build_messages("third?", [], hist, CFG, words)
-    # history_turns=2 keeps the last two messages, then drops a leading assistant message.
+    # history_messages=2 keeps the last two messages, then drops a leading assistant message.
     assert [m["content"] for m in msgs[1:-1]] == ["second question", "second answer"]
-    msgs = prompts.build_messages("third?", [], hist, CFG.model_copy(update={"history_turns": 3}), words)
+    msgs = prompts.build_messages("third?", [], hist, CFG.model_copy(update={"history_messages": 3}), words)
     assert [m["role"] for m in msgs[1:-1]] == ["user", "assistant"]
-    tight = CFG.model_copy(update={"max_history_tokens": 3, "history_turns": 4})
+    tight = CFG.model_copy(update={"max_history_tokens": 3, "history_messages": 4})
     msgs = prompts.build_messages("third?", [], hist, tight, words)
     assert [m["content"] for m in msgs[1:-1]] == []  # "second answer" (2) fits but a user turn must lead
-    none = prompts.build_messages("third?", [], hist, CFG.model_copy(update={"history_turns": 0}), words)
+    none = prompts.build_messages("third?", [], hist, CFG.model_copy(update={"history_messages": 0}), words)
     assert len(none) == 2
 
 

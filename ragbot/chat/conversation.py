@@ -1,8 +1,9 @@
 """Conversations: sessions persisted in the KB directory (SQLite), the history window, the
 handoff state, and handoff handlers.
 
-sessions.sqlite tables: sessions(id, created_at, updated_at, state JSON) and
-turns(session_id, idx, role, content, decision, created_at). `state` holds the session's scope,
+sessions.sqlite tables: sessions(id, created_at, updated_at, state JSON, user_id) and
+turns(session_id, idx, role, content, decision, created_at, message_id); role is "user",
+"assistant" (the bot) or "agent" (a person answering a handoff). `state` holds the session's scope,
 `handed_off` (bool) with its ticket id, and `pending` (a clarifying question awaiting its answer).
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import re
 import sqlite3
 import time
 import uuid
@@ -21,6 +23,8 @@ from ragbot.errors import InputError, SessionNotFoundError
 from ragbot.types import HandoffTicket, Turn
 
 HandoffHandler = Callable[[HandoffTicket], None]
+ROLES = ("user", "assistant", "agent")
+_SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, created_at REAL, updated_at REAL, state TEXT NOT NULL);
@@ -41,16 +45,28 @@ class SessionStore:
         with contextlib.suppress(sqlite3.OperationalError):
             self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.executescript(_SCHEMA)
+        self._migrate()
 
-    def create(self, session_id: str | None = None, scope: dict | None = None) -> str:
-        """Create a session (a new uuid4 hex id unless given) and return its id."""
+    def _migrate(self) -> None:
+        """Add the columns of later versions (message_id, user_id) to an older sessions.sqlite."""
+        cols = {r["name"] for r in self._conn.execute("PRAGMA table_info(turns)")}
+        with self._conn:
+            if "message_id" not in cols:
+                self._conn.execute("ALTER TABLE turns ADD COLUMN message_id TEXT")
+            if "user_id" not in {r["name"] for r in self._conn.execute("PRAGMA table_info(sessions)")}:
+                self._conn.execute("ALTER TABLE sessions ADD COLUMN user_id TEXT")
+
+    def create(self, session_id: str | None = None, scope: dict | None = None, user_id: str | None = None) -> str:
+        """Create a session and return its id: the caller's own id (validated: 1-64 letters,
+        digits, '-' or '_'; InputError otherwise) or a new random one. Creating an existing id is
+        a no-op."""
         sid = session_id or uuid.uuid4().hex[:16]
-        if not sid.replace("-", "").replace("_", "").isalnum() or len(sid) > 64:
-            raise InputError(f"session id {sid!r} is invalid: use up to 64 letters, digits, '-' or '_'")
+        check_session_id(sid)
         now = time.time()
         with self._conn:
-            self._conn.execute("INSERT OR IGNORE INTO sessions VALUES (?, ?, ?, ?)",
-                               (sid, now, now, json.dumps({"scope": scope or {}, "handed_off": False})))
+            self._conn.execute("INSERT OR IGNORE INTO sessions (id, created_at, updated_at, state, user_id) "
+                               "VALUES (?, ?, ?, ?, ?)",
+                               (sid, now, now, json.dumps({"scope": scope or {}, "handed_off": False}), user_id))
         return sid
 
     def exists(self, session_id: str) -> bool:
@@ -71,13 +87,23 @@ class SessionStore:
                                (json.dumps(state), time.time(), session_id))
         return state
 
-    def append(self, session_id: str, role: str, content: str, decision: str | None = None) -> None:
-        if role not in ("user", "assistant"):
-            raise InputError(f"role must be 'user' or 'assistant', got {role!r}")
+    def append(self, session_id: str, role: str, content: str, decision: str | None = None,
+               message_id: str | None = None) -> str:
+        """Append a message; returns its message_id (a new random hex id unless given)."""
+        if role not in ROLES:
+            raise InputError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+        mid = message_id or uuid.uuid4().hex
         with self._conn:
             n = self._conn.execute("SELECT COUNT(*) FROM turns WHERE session_id = ?", (session_id,)).fetchone()[0]
-            self._conn.execute("INSERT INTO turns VALUES (?, ?, ?, ?, ?, ?)",
-                               (session_id, n, role, content, decision, time.time()))
+            self._conn.execute("INSERT INTO turns (session_id, idx, role, content, decision, created_at, message_id) "
+                               "VALUES (?, ?, ?, ?, ?, ?, ?)", (session_id, n, role, content, decision, time.time(), mid))
+        return mid
+
+    def messages(self, session_id: str) -> list[dict[str, Any]]:
+        """The transcript with ids: [{message_id, role, content, decision, created_at}], oldest first."""
+        rows = self._conn.execute("SELECT message_id, role, content, decision, created_at FROM turns "
+                                  "WHERE session_id = ? ORDER BY idx", (session_id,))
+        return [dict(r) for r in rows]
 
     def turns(self, session_id: str) -> list[Turn]:
         """All turns, oldest first."""
@@ -90,6 +116,14 @@ class SessionStore:
 
     def close(self) -> None:
         self._conn.close()
+
+
+def check_session_id(sid: str) -> str:
+    """Raise InputError unless `sid` is 1-64 letters, digits, '-' or '_' (callers may use their own
+    conversation ids, as Rasa's sender id)."""
+    if not isinstance(sid, str) or not _SESSION_ID.match(sid):
+        raise InputError(f"session id {sid!r} is invalid: use 1 to 64 letters, digits, '-' or '_' (e.g. portal-42)")
+    return sid
 
 
 def history_window(turns: Sequence[Turn], max_turns: int, max_chars: int) -> list[Turn]:

@@ -3,27 +3,30 @@
 `decide(signals, config)` applies these rules in order; the first that fires decides (its id is
 `GateResult.rule`):
 
- 1. emergency intent                                  -> HANDOFF, urgency "emergency"
- 2. human / legal / discrimination / complaint / injection intent -> HANDOFF   (intent_<name>)
- 3. no retrieval, or top_score < min_retrieval_score  -> HANDOFF  (out_of_scope)
- 4. ambiguous, >= 2 candidate labels, no scope given  -> CLARIFY naming the candidates
- 5. FAQ fast-path match                               -> ANSWER   (faq)
- 6. nothing generated                                 -> HANDOFF  (no_generation)
- 7. the model said it does not know                   -> HANDOFF  (dont_know)
- 8. quote-only reply (model_answer_kept False) with quote_score < min_quote_score
-                                                      -> HANDOFF  (low_quote_score)
- 9. numbers / names of the shown draft absent from the passages
-                                                      -> HANDOFF  (unsupported_numbers / _names)
-    (not CLARIFY: the user cannot resolve a figure the model invented; the caller may fall
-    back to quoting the supporting passage instead)
-10. groundedness < min_groundedness                   -> HANDOFF  (low_groundedness)
-11. mean_logprob < min_mean_logprob                   -> HANDOFF  (low_mean_logprob)
-12. min_logprob < min_token_logprob                   -> HANDOFF  (low_min_logprob)
-    (9-12 judge the model's draft; they are skipped for a quote-only reply, whose text is
-    verbatim passage sentences)
-13. require_citation and nothing cited                -> HANDOFF  (not_cited)
-14. answer_score < min_answer_confidence              -> HANDOFF  (low_confidence)
-15. otherwise                                         -> ANSWER   (grounded_answer)
+ 1. emergency intent (regex backstop)                -> HANDOFF, urgency "emergency" (intent_emergency)
+ 2. the urgency classifier says emergency             -> HANDOFF, urgency "emergency" (urgency_emergency)
+ 3. human / legal / discrimination / complaint / injection / credentials intent
+                                                      -> HANDOFF  (intent_<name>)
+ 4. no retrieval, or top_score < min_retrieval_score and no document was named
+                                                      -> HANDOFF  (out_of_scope)
+ 5. >= 2 clarify candidates (`clarify_candidates`: competitors within ambiguity_margin whose
+    quotes state different facts), no scope given    -> CLARIFY naming the candidates (ambiguous)
+ 6. FAQ fast-path match                               -> ANSWER   (faq)
+    (1-6 are `precheck`: they need no generation, so the turn runs them before the model)
+ 7. nothing generated                                 -> HANDOFF  (no_generation)
+ 8. the draft verdict (`draft_verdict`): the draft is kept only when the model did not say it
+    does not know, its numbers and names are in the passages, the claim check finds no problem,
+    and groundedness and the token log-probabilities (when available) clear their floors.
+    A dropped draft with no quote to fall back on -> HANDOFF with the verdict's rule
+    (dont_know, unsupported_numbers, unsupported_names, draft_check, low_groundedness,
+    low_mean_logprob, low_min_logprob)
+ 9. draft dropped and no quoted sentence states a value of the expected answer type
+                                                      -> HANDOFF  (no_answering_sentence)
+10. draft dropped and quote_score < min_quote_score   -> HANDOFF  (low_quote_score)
+11. require_citation and nothing cited                -> HANDOFF  (not_cited)
+12. answer_score < min_answer_confidence              -> HANDOFF  (low_confidence)
+13. otherwise                                         -> ANSWER   (grounded_answer), with
+    GateResult.keep_draft saying whether the draft leads the quotes
 
 answer_score (the evidence that an answer from the documents is right, in [0, 1]) is the
 weighted mean of the components present, weights from GateConfig renormalised over them:
@@ -86,10 +89,17 @@ class GateSignals:
     dont_know: the model replied that the passages do not answer.
     quote_score: similarity of the question to the best quoted supporting sentence (quote-first
     replies), None when no quote was selected.
-    model_answer_kept: None = the reply is the generated answer; True = generated answer plus
-    quotes; False = the draft was dropped and the reply is verbatim quotes only (then the draft's
-    groundedness, numbers, names and log-probs are not what the user sees, and only dont_know,
-    quote_score and citation are checked).
+    generated: a model draft was produced (the generation signals describe it).
+    draft_problems: why the claim-level check (chat/claims.py) rejects the draft: wrong answer
+    type, a value not in the best quote, degenerate text; () = the draft passes.
+    quote_answers: the best quote states a value of the question's expected answer type (None:
+    not checked, e.g. an open question).
+    logprobs_available: False when the generator backend returned no log-probabilities.
+    urgency / urgency_score: the urgency classifier's level ("emergency" | "urgent" | "normal")
+    and its probability.
+    named_document: the user named a document or property the KB holds (alias match); such a
+    question is never out of scope on its cosine score alone.
+    The gate, not the turn, decides whether the draft is kept (GateResult.keep_draft).
     """
 
     top_score: float | None = None
@@ -108,7 +118,13 @@ class GateSignals:
     scope_given: bool = False
     dont_know: bool = False
     quote_score: float | None = None
-    model_answer_kept: bool | None = None
+    generated: bool = False
+    draft_problems: tuple[str, ...] = ()
+    quote_answers: bool | None = None
+    logprobs_available: bool = True
+    urgency: str | None = None
+    urgency_score: float | None = None
+    named_document: bool = False
 
     def __post_init__(self):
         for name in ("top_score", "second_score", "mean_logprob", "min_logprob", "groundedness", "quote_score"):
@@ -121,12 +137,6 @@ class GateSignals:
             v = getattr(self, name)
             if v is not None and v > 1e-6:
                 raise InputError(f"GateSignals.{name} is a natural log-probability and must be <= 0, got {v}")
-
-    @property
-    def generated(self) -> bool:
-        """True when a generation ran (any generation signal is present)."""
-        return (self.mean_logprob is not None or self.groundedness is not None or self.min_logprob is not None
-                or self.model_answer_kept is not None)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -155,11 +165,14 @@ class GateResult:
     urgency: str | None = None
     clarify_question: str | None = None
     answer_score: float | None = None
+    keep_draft: bool = False
+    candidates: tuple[Candidate, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"decision": self.decision.value, "confidence": round(self.confidence, 4), "reason": self.reason,
                 "rule": self.rule, "urgency": self.urgency, "clarify_question": self.clarify_question,
                 "answer_score": None if self.answer_score is None else round(self.answer_score, 4),
+                "keep_draft": self.keep_draft,
                 "signals": self.signals.to_dict()}
 
 
@@ -177,12 +190,12 @@ def retrieval_component(top_score: float | None, config: GateConfig) -> float:
     return _clip((top_score - config.min_retrieval_score) / span)
 
 
-def answer_score(signals: GateSignals, config: GateConfig) -> float | None:
+def answer_score(signals: GateSignals, config: GateConfig, keep_draft: bool | None = None) -> float | None:
     """Weighted mean of the retrieval, groundedness, exp(mean_logprob) and quote components
     present (module docstring); None when none is present or all present weights are zero.
-    For a quote-only reply (model_answer_kept False) groundedness counts as 1.0 (the quotes are
-    verbatim passage text) and the unseen draft's log-probs are left out."""
-    quote_only = signals.model_answer_kept is False
+    For a quote-only reply (keep_draft False after a generation) groundedness counts as 1.0 (the
+    quotes are verbatim passage text) and the unseen draft's log-probs are left out."""
+    quote_only = signals.generated and keep_draft is False
     parts = []
     if signals.top_score is not None:
         parts.append((config.weight_retrieval, retrieval_component(signals.top_score, config)))
@@ -190,7 +203,7 @@ def answer_score(signals: GateSignals, config: GateConfig) -> float | None:
         parts.append((config.weight_groundedness, 1.0))
     elif signals.groundedness is not None:
         parts.append((config.weight_groundedness, _clip(signals.groundedness)))
-    if signals.mean_logprob is not None and not quote_only:
+    if signals.mean_logprob is not None and not quote_only and signals.logprobs_available:
         parts.append((config.weight_logprob, _clip(math.exp(min(0.0, signals.mean_logprob)))))
     if signals.quote_score is not None:
         parts.append((config.weight_quote, _clip(signals.quote_score)))
@@ -200,16 +213,18 @@ def answer_score(signals: GateSignals, config: GateConfig) -> float | None:
     return _clip(sum(w * v for w, v in parts) / total)
 
 
-def _result(decision, confidence, reason, rule, signals, score, urgency=None, question=None) -> GateResult:
+def _result(decision, confidence, reason, rule, signals, score, urgency=None, question=None, keep_draft=False,
+            candidates=()) -> GateResult:
     if decision is Decision.HANDOFF and urgency is None:
         urgency = "normal"
     return GateResult(decision=decision, confidence=_clip(confidence), reason=reason, rule=rule, signals=signals,
-                      urgency=urgency, clarify_question=question, answer_score=score)
+                      urgency=urgency, clarify_question=question, answer_score=score,
+                      keep_draft=keep_draft and decision is Decision.ANSWER, candidates=tuple(candidates))
 
 
-def _clarify_options(signals: GateSignals, config: GateConfig) -> tuple[list[Candidate], str]:
+def _clarify_options(candidates, config: GateConfig) -> tuple[list[Candidate], str]:
     seen, picked = set(), []
-    for c in sorted(signals.candidates, key=lambda c: -c.score):
+    for c in sorted(candidates, key=lambda c: -c.score):
         key = c.label.strip().lower()
         if key and key not in seen:
             seen.add(key)
@@ -221,49 +236,102 @@ def _clarify_options(signals: GateSignals, config: GateConfig) -> tuple[list[Can
     return picked, (varying[0].replace("_", " ") if varying else "one")
 
 
-def precheck(signals: GateSignals, config: GateConfig) -> GateResult | None:
-    """Rules 1-5 (intents, out of scope, clarify, FAQ), which need no generation: call before
-    generating to skip the model when they fire. None means "generate, then call decide"."""
-    score = answer_score(signals, config)
+def clarify_candidates(signals: GateSignals, config: GateConfig) -> tuple[Candidate, ...]:
+    """The candidates a clarifying question offers: explicit `signals.candidates` when the caller
+    judged the question ambiguous, else `retrieval.competing` over the recorded competitors with
+    this config's margin, floor and cap (so a replay with another margin decides the same way a
+    live turn would). () when a scope or document narrowed the turn."""
+    from ragbot.chat.retrieval import competing
+
+    if signals.scope_given or signals.top_score is None:
+        return ()
+    if signals.ambiguous and signals.candidates:
+        return tuple(signals.candidates)
+    return competing(signals.competitors, signals.top_score, config.ambiguity_margin, config.max_candidates,
+                     config.min_clarify_quote_score)
+
+
+def _intent_rule(signals: GateSignals, config: GateConfig, score) -> GateResult | None:
     intents = dict(signals.intents)
 
     def also(skip: str) -> str:
-        return ", ".join(f"{k} ({v!r})" for k, v in intents.items() if k != skip)
+        extra = ", ".join(f"{k} ({v!r})" for k, v in intents.items() if k != skip)
+        return f"; also {extra}" if extra else ""
     for name in config.emergency_intents:
         if name in intents:
-            extra = also(name)
             return _result(Decision.HANDOFF, config.intent_confidence,
-                           f"rule intent_{name}: the message matches {name} ({intents[name]!r})"
-                           + (f"; also {extra}" if extra else ""), f"intent_{name}", signals, score, urgency="emergency")
+                           f"rule intent_{name}: the message matches {name} ({intents[name]!r}){also(name)}",
+                           f"intent_{name}", signals, score, urgency="emergency")
+    if signals.urgency == "emergency":
+        p = signals.urgency_score if signals.urgency_score is not None else config.intent_confidence
+        return _result(Decision.HANDOFF, p, f"rule urgency_emergency: the urgency classifier rates the message an "
+                                            f"emergency (p={p:.2f})", "urgency_emergency", signals, score,
+                       urgency="emergency")
     for name in config.handoff_intents:
         if name in intents:
-            extra = also(name)
             return _result(Decision.HANDOFF, config.intent_confidence,
-                           f"rule intent_{name}: the message matches {name} ({intents[name]!r})"
-                           + (f"; also {extra}" if extra else ""), f"intent_{name}", signals, score)
+                           f"rule intent_{name}: the message matches {name} ({intents[name]!r}){also(name)}",
+                           f"intent_{name}", signals, score, urgency="urgent" if signals.urgency == "urgent" else None)
+    return None
+
+
+def precheck(signals: GateSignals, config: GateConfig) -> GateResult | None:
+    """Rules 1-5 (intents and urgency, out of scope, clarify, FAQ), which need no generation: call
+    before generating to skip the model when they fire. None means "generate, then call decide"."""
+    score = answer_score(signals, config)
+    fired = _intent_rule(signals, config, score)
+    if fired is not None:
+        return fired
     top = signals.top_score
-    if top is None or top < config.min_retrieval_score:
+    if top is None or (top < config.min_retrieval_score and not signals.named_document):
         if top is None:
             conf, why = 1.0, "nothing was retrieved"
         else:
             conf = 0.5 + 0.5 * _clip((config.min_retrieval_score - top) / max(abs(config.min_retrieval_score), 1e-6))
             why = f"top retrieval score {top:.3f} < min_retrieval_score {config.min_retrieval_score:.3f}"
         return _result(Decision.HANDOFF, conf, f"rule out_of_scope: {why}", "out_of_scope", signals, score)
-    if signals.ambiguous and not signals.scope_given:
-        picked, what = _clarify_options(signals, config)
-        if len(picked) >= 2:
-            spread = max(c.score for c in picked) - min(c.score for c in picked)
-            conf = 0.5 + 0.5 * _clip(1.0 - spread / config.ambiguity_margin)
-            names = ", ".join(f"{c.label} ({c.source}, {c.score:.3f})" for c in picked)
-            return _result(Decision.CLARIFY, conf,
-                           f"rule ambiguous: {len(picked)} candidates within {spread:.3f} of each other and no "
-                           f"scope given: {names}", "ambiguous", signals, score,
-                           question=clarify_question([c.label for c in picked], what))
+    picked, what = _clarify_options(clarify_candidates(signals, config), config)
+    if len(picked) >= 2:
+        spread = max(c.score for c in picked) - min(c.score for c in picked)
+        conf = 0.5 + 0.5 * _clip(1.0 - spread / config.ambiguity_margin)
+        names = ", ".join(f"{c.label} ({c.source}, {c.score:.3f})" for c in picked)
+        return _result(Decision.CLARIFY, conf,
+                       f"rule ambiguous: {len(picked)} candidates within {spread:.3f} of each other and no "
+                       f"scope given: {names}", "ambiguous", signals, score,
+                       question=clarify_question([c.label for c in picked], what), candidates=picked)
     if signals.faq_match:
         r = retrieval_component(top, config)
         return _result(Decision.ANSWER, 0.5 + 0.5 * r,
                        f"rule faq: an FAQ answers the question (top retrieval score {top:.3f})", "faq", signals, score)
     return None
+
+
+def draft_verdict(signals: GateSignals, config: GateConfig) -> tuple[bool, str, str]:
+    """Whether the model's draft may go out above the quotes: (keep, rule, why). The draft is
+    dropped when the model said it does not know, when a number or name is in no passage, when
+    the claim-level check (draft_problems) rejects it, or when groundedness or the token
+    log-probabilities (when the backend gives them) are under their floors."""
+    s = signals
+    checks = [
+        (s.dont_know, "dont_know", "the model said the passages do not answer the question"),
+        (config.block_unsupported_numbers and bool(s.unsupported_numbers), "unsupported_numbers",
+         f"the draft states {', '.join(map(repr, s.unsupported_numbers))}, found in no passage"),
+        (config.block_unsupported_names and bool(s.unsupported_names), "unsupported_names",
+         f"the draft names {', '.join(map(repr, s.unsupported_names))}, found in no passage"),
+        (bool(s.draft_problems), "draft_check", f"the draft fails the claim check: {'; '.join(s.draft_problems)}"),
+        (s.groundedness is not None and s.groundedness < config.min_groundedness, "low_groundedness",
+         f"groundedness {s.groundedness or 0:.2f} < min_groundedness {config.min_groundedness:.2f}"),
+        (s.logprobs_available and s.mean_logprob is not None and s.mean_logprob < config.min_mean_logprob,
+         "low_mean_logprob", f"mean token log-prob {s.mean_logprob or 0:.2f} < min_mean_logprob "
+                             f"{config.min_mean_logprob:.2f}"),
+        (s.logprobs_available and s.min_logprob is not None and s.min_logprob < config.min_token_logprob,
+         "low_min_logprob", f"least likely token log-prob {s.min_logprob or 0:.2f} < min_token_logprob "
+                            f"{config.min_token_logprob:.2f}"),
+    ]
+    for failed, rule, why in checks:
+        if failed:
+            return False, rule, why
+    return True, "", ""
 
 
 def decide(signals: GateSignals, config: GateConfig | None = None) -> GateResult:
@@ -273,50 +341,43 @@ def decide(signals: GateSignals, config: GateConfig | None = None) -> GateResult
     early = precheck(signals, config)
     if early is not None:
         return early
-    score = answer_score(signals, config)
+    if not signals.generated:
+        return _result(Decision.HANDOFF, 0.5, "rule no_generation: no FAQ matched and no generated answer was "
+                                              "given to check", "no_generation", signals, answer_score(signals, config))
+    keep, drop_rule, drop_why = draft_verdict(signals, config)
+    score = answer_score(signals, config, keep)
     low = max(0.5, 1.0 - (score or 0.0))
 
     def handoff(rule: str, why: str) -> GateResult:
         return _result(Decision.HANDOFF, low, f"rule {rule}: {why}", rule, signals, score)
 
-    if not signals.generated:
-        return handoff("no_generation", "no FAQ matched and no generated answer was given to check")
-    if signals.dont_know:
-        return handoff("dont_know", "the model said the passages do not answer the question")
-    if signals.model_answer_kept is False:
-        q = signals.quote_score
-        if q is None or q < config.min_quote_score:
-            shown = "none" if q is None else f"{q:.2f}"
-            return handoff("low_quote_score", f"the draft was dropped and the best quote's similarity {shown} < "
-                                              f"min_quote_score {config.min_quote_score:.2f}")
-    elif config.block_unsupported_numbers and signals.unsupported_numbers:
-        return handoff("unsupported_numbers",
-                       f"the answer states {', '.join(map(repr, signals.unsupported_numbers))}, found in no passage")
-    elif config.block_unsupported_names and signals.unsupported_names:
-        return handoff("unsupported_names",
-                       f"the answer names {', '.join(map(repr, signals.unsupported_names))}, found in no passage")
-    quote_only = signals.model_answer_kept is False
-    g = None if quote_only else signals.groundedness
-    m = None if quote_only else signals.mean_logprob
-    mn = None if quote_only else signals.min_logprob
-    if g is not None and g < config.min_groundedness:
-        return handoff("low_groundedness", f"groundedness {g:.2f} < min_groundedness {config.min_groundedness:.2f}")
-    if m is not None and m < config.min_mean_logprob:
-        return handoff("low_mean_logprob", f"mean token log-prob {m:.2f} < min_mean_logprob {config.min_mean_logprob:.2f}")
-    if mn is not None and mn < config.min_token_logprob:
-        return handoff("low_min_logprob", f"least likely token log-prob {mn:.2f} < min_token_logprob "
-                                          f"{config.min_token_logprob:.2f}")
-    if config.require_citation and not signals.cited:
+    has_quote = signals.quote_score is not None
+    if not keep and not has_quote:
+        return handoff(drop_rule, drop_why)
+    if signals.quote_answers is False and not keep:
+        return handoff("no_answering_sentence", "no quoted sentence states a value of the expected answer type"
+                       + (f", and the draft was dropped ({drop_rule})" if drop_rule else ""))
+    if not keep and signals.quote_score < config.min_quote_score:
+        return handoff("low_quote_score", f"the draft was dropped ({drop_rule}) and the best quote's similarity "
+                                          f"{signals.quote_score:.2f} < min_quote_score {config.min_quote_score:.2f}")
+    if config.require_citation and not (signals.cited or has_quote):
         return handoff("not_cited", "the answer cites no passage")
     if score is None or score < config.min_answer_confidence:
         shown = "n/a" if score is None else f"{score:.2f}"
         return handoff("low_confidence", f"answer score {shown} < min_answer_confidence {config.min_answer_confidence:.2f}")
+    return _result(Decision.ANSWER, score, _answer_reason(signals, score, keep, drop_rule), "grounded_answer",
+                   signals, score, keep_draft=keep)
+
+
+def _answer_reason(signals: GateSignals, score: float, keep: bool, drop_rule: str) -> str:
     parts = [f"retrieval {signals.top_score:.3f}"]
-    if g is not None:
-        parts.append(f"groundedness {g:.2f}")
-    if m is not None:
-        parts.append(f"mean log-prob {m:.2f}")
+    if keep and signals.groundedness is not None:
+        parts.append(f"groundedness {signals.groundedness:.2f}")
+    if keep and signals.mean_logprob is not None and signals.logprobs_available:
+        parts.append(f"mean log-prob {signals.mean_logprob:.2f}")
     if signals.quote_score is not None:
-        parts.append(f"quote {signals.quote_score:.2f}" + (" (quotes only)" if quote_only else ""))
-    return _result(Decision.ANSWER, score, f"rule grounded_answer: answer score {score:.2f} ({', '.join(parts)})",
-                   "grounded_answer", signals, score)
+        parts.append(f"quote {signals.quote_score:.2f}")
+    how = "draft kept" if keep else f"quotes only, draft dropped ({drop_rule})"
+    note = "" if signals.logprobs_available else "; log-probabilities unavailable from the generator backend, " \
+                                                  "so the log-prob rules were skipped"
+    return f"rule grounded_answer: answer score {score:.2f} ({', '.join(parts)}; {how}){note}"

@@ -5,7 +5,7 @@ Layout of a grounded prompt (chat messages, in this order):
   1. system: fully static for a given PromptConfig (role, business, tone, AI disclosure, rules),
      so llama.cpp reuses it from its KV cache on every turn (measured: the 178-token
      system part of a 630-token prompt is cached on the next question);
-  2. history: the last `history_turns` messages within `max_history_tokens`;
+  2. history: the last `history_messages` messages within `max_history_tokens`;
   3. user: numbered passages "[n] (source, p. N) text" within `max_passage_tokens`, then the
      question.
 The bundled 135M model needs a small prompt: prefill runs at about 350-400 tokens/s on 2 idle
@@ -114,9 +114,9 @@ def _truncate(text: str, budget: int, count_tokens: Callable[[str], int], suffix
 
 
 def _history_messages(history: Sequence, config: PromptConfig, count_tokens) -> list[dict[str, str]]:
-    if config.history_turns == 0 or config.max_history_tokens == 0:
+    if config.history_messages == 0 or config.max_history_tokens == 0:
         return []
-    recent = list(history)[-config.history_turns:]
+    recent = list(history)[-config.history_messages:]
     kept: list[dict[str, str]] = []
     left = config.max_history_tokens
     for i, turn in enumerate(reversed(recent)):  # newest first
@@ -229,6 +229,12 @@ def handoff_message(urgency: str | None = None, rule: str | None = None, busines
     else:
         key = "normal"
     return HANDOFF_TEXTS[key].format(business=business_name)
+
+
+def quote_heading(label: str) -> str:
+    """The line above verbatim quotes when the model's draft is not shown; `label` names the
+    quoted sentence's own document or property."""
+    return f"Here is what {label} says:"
 
 
 def decline_message(business_name: str = "our company") -> str:

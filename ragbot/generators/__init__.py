@@ -9,5 +9,10 @@ __all__ = ["Generation", "Generator", "LlamaCppGenerator", "ScriptedGenerator", 
 
 
 def make_generator(config) -> Generator:
-    """Build the generator a `GeneratorConfig` describes (cheap: the model loads on first use)."""
+    """Build the generator a `GeneratorConfig` describes (cheap: the model loads on first use):
+    llama.cpp in process, or an OpenAI-compatible server (backend "openai")."""
+    if config.backend == "openai":
+        from ragbot.generators.openai_compat import OpenAICompatGenerator, OpenAIGeneratorConfig
+
+        return OpenAICompatGenerator(config.openai or OpenAIGeneratorConfig())
     return LlamaCppGenerator(config)

@@ -31,12 +31,11 @@ import dataclasses
 import math
 import os
 import time
-from typing import Any, Callable, Literal, Optional, Sequence
+from typing import Any, Callable, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from ragbot.errors import ConfigError, InputError, RagbotError, missing_dependency
+from ragbot.config import OpenAIGeneratorConfig
 from ragbot.generators.base import Generation, StopStream, validate_messages
 
 MAX_SERVER_STOPS = 4  # the OpenAI API accepts at most 4 stop strings; the rest are applied here
@@ -45,38 +44,6 @@ _FINISH = {"stop": "stop", "length": "length"}
 
 class ModelServerError(RagbotError):
     """The model server could not be reached, timed out after all retries, or refused the request."""
-
-
-class OpenAIGeneratorConfig(BaseModel):
-    """Settings of `OpenAICompatGenerator` (also the `generator.*` fields when
-    `generator.backend` is "openai")."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-    base_url: str = Field("http://127.0.0.1:8080/v1",
-                          description="OpenAI-compatible API root, ending in /v1 for vLLM, llama.cpp and Ollama")
-    model: Optional[str] = Field(None, description="model name the server serves; None = the first of GET /models")
-    api_key_env: Optional[str] = Field(
-        None, description="name of the environment variable holding the API key (never the key itself); "
-                          "None = no key (local servers)")
-    timeout_s: float = Field(60.0, gt=0, description="seconds to connect, and to wait for each streamed chunk")
-    max_retries: int = Field(2, ge=0, le=10,
-                             description="retries with exponential backoff on connection errors, timeouts, 408/409/429/5xx")
-    max_tokens: int = Field(96, ge=1, description="default cap on generated tokens per answer")
-    temperature: float = Field(0.0, ge=0.0, le=2.0, description="0 = greedy (deterministic)")
-    seed: Optional[int] = Field(None, ge=0, description="sampling seed sent to the server; None = not sent")
-    extra_body: dict[str, Any] = Field(
-        default_factory=dict, description="extra request fields for server-specific sampling, e.g. "
-        "{'repeat_penalty': 1.15} for llama.cpp's servers, {'repetition_penalty': 1.15} for vLLM")
-    tokenizer: Literal["auto", "server", "estimate"] = Field(
-        "auto", description="count_tokens: the server's tokenize endpoint (auto falls back to the estimate)")
-    chars_per_token: float = Field(3.5, gt=0, description="characters per token of the estimate")
-
-    @classmethod
-    def from_generator_config(cls, config: Any) -> "OpenAIGeneratorConfig":
-        """The fields of this class taken from any config object that has them (e.g. GeneratorConfig)."""
-        names = cls.model_fields.keys()
-        return cls.model_validate({n: getattr(config, n) for n in names if getattr(config, n, None) is not None})
 
 
 def mask_url(url: str) -> str:

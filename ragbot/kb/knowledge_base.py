@@ -16,7 +16,7 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from ragbot.config import CONFIG_FILE, KBConfig, load_json_model
+from ragbot.config import KBConfig
 from ragbot.errors import EmptyKnowledgeBaseError, IndexMismatchError, InputError, KnowledgeBaseError
 from ragbot.kb.embedders import Embedder, make_embedder
 from ragbot.kb.protocols import ChangeSet, ChunkStore, FileRecord, Generation, SourceEntry, Storage
@@ -34,7 +34,7 @@ class KnowledgeBase:
 
     def __init__(self, storage: Storage, config: KBConfig | None = None, embedder: Embedder | None = None):
         self.storage = storage
-        self.config = config or KBConfig()
+        self.config = getattr(config, "kb", config) or KBConfig()  # a BotConfig's kb section works too
         self.embedder = embedder or make_embedder(self.config.embedder)
         self._gen: Generation | None = None
 
@@ -46,6 +46,7 @@ class KnowledgeBase:
         KnowledgeBaseError when there is none and `create` is False, or `root` is a file;
         IndexMismatchError when it was built with another embedder or format version."""
         root = Path(root)
+        config = getattr(config, "kb", config)
         if root.exists() and not root.is_dir():
             raise KnowledgeBaseError(f"--kb {root} is a file, not a knowledge-base directory; give a directory "
                                      f"(ragbot ingest PATH --kb DIR creates one)")
@@ -208,7 +209,6 @@ class KnowledgeBase:
 
 
 def _config_from_file(root: Path) -> KBConfig:
-    path = root / CONFIG_FILE
-    if not path.is_file():
-        return KBConfig()
-    return load_json_model(KBConfig, path, only_known_keys=True)
+    from ragbot.config import BotConfig
+
+    return BotConfig.load(root).kb

@@ -21,7 +21,7 @@ __all__ = ["HashingEmbedder", "ScriptedGenerator", "doubles_config"]
 def doubles_config() -> BotConfig:
     """A BotConfig whose gate suits the hashing embedder (its cosines are lower than MiniLM's)
     and a scripted generator: used by ragbot's own fast Bot tests."""
-    cfg = BotConfig()
+    cfg = BotConfig(urgency=False)  # the emergency classifier needs a real embedder
     cfg.gate.min_retrieval_score = 0.1
     cfg.gate.min_quote_score = 0.0
     cfg.gate.min_clarify_quote_score = 0.0

@@ -2,18 +2,14 @@
 
 Method
 ------
-1. Record: every case runs ONCE through the real Bot (`record_cases`); the gate signals of its
-   turn (`Reply.signals`) are kept. The recording bot uses `recording_config(config)`, which is
-   the KB's config with `gate.min_groundedness = 0` and `gate.min_retrieval_score = -1`:
-   turn.compose_answer keeps the model's draft only when groundedness >= min_groundedness, so
-   recording with 0 keeps every viable draft (non-empty, no unsupported number or name, not "I
-   don't know") and any other value can be replayed exactly (`replay_signals`); and a turn that
-   skipped generation because it was out of scope (gate.precheck) would have no generation
-   signals to replay with a lower min_retrieval_score, so nothing is out of scope while
-   recording. Likewise `Bot.ambiguity_window` is set to RECORD_WINDOW: the turn collects every
-   competing property/document within that cosine window of the top hit, with its supporting
-   quote (`GateSignals.competitors`), and never stops to clarify, so any ambiguity_margin up to
-   the window is replayed by `retrieval.competing`, exactly as turn.py decides it.
+1. Record: every case runs ONCE through the turn's own steps (`record_signals`: understand ->
+   retrieve -> disambiguate -> FAQ -> generate -> verify, chat/steps.py) without the gate
+   stopping it: the model runs whenever anything was retrieved and no FAQ matched (so a lower
+   min_retrieval_score or margin can be replayed), and every competing property/document within
+   RECORD_WINDOW of the top hit is recorded with its quote (`GateSignals.competitors`). Nothing
+   on the live Bot changes. Replay is `gate.decide` itself on those signals: the gate derives
+   the clarify candidates (gate.clarify_candidates) and keeps or drops the draft
+   (gate.draft_verdict) from its config, so live turns and replay decide by the same code.
 2. Not searched: `max_candidates`, the intent lists, the weights and the block_* /
    require_citation switches.
 3. Search: coordinate ascent over SEARCHED in this order (min_retrieval_score,
@@ -40,7 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -48,8 +44,7 @@ import numpy as np
 from ragbot.config import BotConfig, GateConfig
 from ragbot.errors import InputError
 from ragbot.tune.evaluation import DECISIONS, EvalCase, gate_signals_from_dict
-from ragbot.chat.gate import GateSignals, answer_score, decide
-from ragbot.chat.retrieval import competing
+from ragbot.chat.gate import GateSignals, decide, precheck
 
 RECORD_WINDOW = 0.3  # cosine window of competitors recorded for replaying ambiguity_margin (step 1)
 
@@ -62,71 +57,51 @@ _SIGNAL_OF = {"min_retrieval_score": "top_score", "min_quote_score": "quote_scor
 
 @dataclass(frozen=True)
 class RecordedCase:
-    """One labelled case and the gate signals its turn produced. draft_threshold: the
-    gate.min_groundedness the recording bot used (0 for exact replay); ambiguity_window: the
-    Bot.ambiguity_window it used (None: the recorded ambiguity decision is replayed as it was)."""
+    """One labelled case and the gate signals its turn's steps produced. group: the document
+    group of the case (eval field "group"; calibration cross-validates by group when present)."""
 
     id: str
     expected: str
     signals: GateSignals
-    decision: str
-    rule: str
-    draft_threshold: float = 0.0
-    ambiguity_window: float | None = None
+    decision: str = ""
+    rule: str = ""
+    group: str = ""
 
 
-def recording_config(config: BotConfig) -> BotConfig:
-    """`config` with gate.min_groundedness = 0 and gate.min_retrieval_score = -1 (module
-    docstring, step 1)."""
-    gate = config.gate.model_copy(update={"min_groundedness": 0.0, "min_retrieval_score": -1.0})
-    return config.model_copy(update={"gate": gate})
+def record_signals(bot, case: EvalCase, window: float = RECORD_WINDOW) -> GateSignals:
+    """The gate signals of `case` from the turn's steps (module docstring, step 1)."""
+    from ragbot.chat.steps import (TurnRequest, disambiguate, fast_path, gate_signals, generate, retrieve,
+                                   understand, verify)
+
+    ctx = bot.turn_context()
+    u = understand(ctx, TurnRequest(case.question, dict(case.scope), tuple(case.history)))
+    r = retrieve(ctx, u)
+    dis = disambiguate(ctx, u, r, window=window)
+    fast = fast_path(ctx, u, r)
+    pre = gate_signals(ctx, u, r, dis, fast)
+    early = precheck(pre, ctx.config.gate)  # intents and urgency do not depend on thresholds
+    if fast is not None or not r.hits or (early is not None and early.rule.startswith(("intent_", "urgency_"))):
+        return pre
+    d = generate(ctx, u, r)
+    return gate_signals(ctx, u, r, dis, None, d, verify(ctx, u, d))
 
 
 def record_cases(bot, cases: Sequence[EvalCase], progress: Callable[[Iterable], Iterable] | None = None,
                  window: float = RECORD_WINDOW) -> list[RecordedCase]:
-    """Ask every case once (fresh session, its history and scope) and keep its gate signals.
-    Use a bot built with `recording_config` for exact replay; `bot.ambiguity_window` is set to
-    `window` while recording (module docstring, step 1). One model call per case at most."""
+    """Record every case once (`record_signals`); the decision is the bot's gate on them.
+    One model call per case at most."""
     out = []
-    saved, bot.ambiguity_window = bot.ambiguity_window, window
-    try:
-        for case in (progress(cases) if progress else cases):
-            reply = bot.ask(case.question, scope=dict(case.scope) or None, history=case.history)
-            out.append(RecordedCase(id=case.id, expected=case.expected_decision,
-                                    signals=gate_signals_from_dict(reply.signals), decision=reply.decision.value,
-                                    rule=reply.rule, draft_threshold=bot.config.gate.min_groundedness,
-                                    ambiguity_window=window))
-    finally:
-        bot.ambiguity_window = saved
+    for case in (progress(cases) if progress else cases):
+        s = record_signals(bot, case, window)
+        res = decide(s, bot.config.gate)
+        out.append(RecordedCase(id=case.id, expected=case.expected_decision, signals=s, decision=res.decision.value,
+                                rule=res.rule, group=getattr(case, "group", "") or ""))
     return out
 
 
-def replay_signals(rec: RecordedCase, gate: GateConfig, ambiguity: bool = True) -> GateSignals:
-    """The signals the turn would have produced with `gate`. Two things depend on thresholds:
-    model_answer_kept and cited (on min_groundedness, via turn.compose_answer; exact when
-    rec.draft_threshold is 0, otherwise a dropped draft below the recording threshold is assumed
-    viable), and, with `ambiguity` and a case recorded with an ambiguity window, the clarify
-    candidates (on ambiguity_margin, at most the window, and max_candidates, via
-    `retrieval.competing`)."""
-    s = rec.signals
-    if ambiguity and rec.ambiguity_window is not None and s.top_score is not None:
-        margin = min(gate.ambiguity_margin, rec.ambiguity_window)
-        cands = competing(s.competitors, s.top_score, margin, gate.max_candidates, gate.min_clarify_quote_score)
-        s = replace(s, candidates=cands, ambiguous=bool(cands))
-    if s.model_answer_kept is None or s.groundedness is None:
-        return s
-    viable = s.model_answer_kept or (not s.unsupported_numbers and not s.unsupported_names
-                                     and s.groundedness < rec.draft_threshold)
-    kept = viable and s.groundedness >= gate.min_groundedness
-    if kept == s.model_answer_kept:
-        return s
-    # a kept draft always carries a citation; a dropped one leaves only the quotes' citations
-    return replace(s, model_answer_kept=kept, cited=True if kept else s.quote_score is not None)
-
-
-def predict(recorded: Sequence[RecordedCase], gate: GateConfig, ambiguity: bool = True) -> list[str]:
-    """Decisions ("answer" | "clarify" | "handoff") the gate takes on the replayed signals."""
-    return [decide(replay_signals(r, gate, ambiguity), gate).decision.value for r in recorded]
+def predict(recorded: Sequence[RecordedCase], gate: GateConfig) -> list[str]:
+    """Decisions ("answer" | "clarify" | "handoff") the gate takes on the recorded signals."""
+    return [decide(r.signals, gate).decision.value for r in recorded]
 
 
 @dataclass(frozen=True)
@@ -164,12 +139,12 @@ def _field_bounds(name: str) -> tuple[float, float]:
 def candidate_values(name: str, recorded: Sequence[RecordedCase], gate: GateConfig, max_values: int = 40) -> list[float]:
     """Sorted thresholds to try for GateConfig field `name` (module docstring, step 3)."""
     if name == "min_answer_confidence":
-        vals = [answer_score(replay_signals(r, gate), gate) for r in recorded]
+        vals = [decide(r.signals, gate).answer_score for r in recorded]
     elif name == "ambiguity_margin":
-        recorded = [r for r in recorded if r.ambiguity_window is not None and r.signals.top_score is not None]
+        recorded = [r for r in recorded if r.signals.top_score is not None]
         vals = [r.signals.top_score - c.score for r in recorded for c in r.signals.competitors[1:]]
     elif name == "min_clarify_quote_score":
-        vals = [c.quote_score for r in recorded if r.ambiguity_window is not None for c in r.signals.competitors]
+        vals = [c.quote_score for r in recorded for c in r.signals.competitors]
     else:
         vals = [getattr(r.signals, _SIGNAL_OF[name]) for r in recorded]
     vals = np.unique([float(v) for v in vals if v is not None and math.isfinite(v)])
@@ -180,7 +155,7 @@ def candidate_values(name: str, recorded: Sequence[RecordedCase], gate: GateConf
         cands += ((vals[1:] + vals[:-1]) / 2).tolist() + [float(vals[0]) - 0.01, float(vals[-1]) + 0.01]
     lo, hi = _field_bounds(name)
     if name == "ambiguity_margin":  # gt=0; beyond the recorded window nothing can be replayed
-        lo, hi = 1e-3, min([hi] + [r.ambiguity_window for r in recorded if r.ambiguity_window is not None])
+        lo, hi = 1e-3, min(hi, RECORD_WINDOW)
         cands.append(hi)
     out = sorted({round(min(max(v, lo), hi), 6) for v in cands})
     if name == "min_retrieval_score":
@@ -332,17 +307,8 @@ def _expected_ok(recorded: Sequence[RecordedCase]) -> None:
         raise InputError(f"cases {bad[:5]} have an expected decision outside {DECISIONS}")
 
 
-def replay_check(recorded: Sequence[RecordedCase], recording_gate: GateConfig) -> list[str]:
-    """Ids of cases whose replayed decision under the recording gate differs from the recorded
-    one (should be empty; a non-empty list means turn.py decides something the replay misses)."""
-    _expected_ok(recorded)
-    pred = predict(recorded, recording_gate, ambiguity=False)  # recorded turns never stopped to clarify
-    return [r.id for r, p in zip(recorded, pred) if p != r.decision]
-
-
 def recorded_from_mapping(rows: Iterable[Mapping[str, Any]]) -> list[RecordedCase]:
-    """RecordedCase list from dicts {id, expected, signals, decision?, rule?, draft_threshold?,
-    ambiguity_window?}
+    """RecordedCase list from dicts {id, expected, signals, decision?, rule?, group?}
     (e.g. saved eval cases, or synthetic ones in tests)."""
     out = []
     for i, row in enumerate(rows):
@@ -351,7 +317,38 @@ def recorded_from_mapping(rows: Iterable[Mapping[str, Any]]) -> list[RecordedCas
         out.append(RecordedCase(id=str(row.get("id", i)), expected=row["expected"],
                                 signals=gate_signals_from_dict(row.get("signals") or {}),
                                 decision=str(row.get("decision") or row.get("predicted") or ""),
-                                rule=str(row.get("rule", "")), draft_threshold=float(row.get("draft_threshold", 0.0)),
-                                ambiguity_window=None if row.get("ambiguity_window") is None
-                                else float(row["ambiguity_window"])))
+                                rule=str(row.get("rule", "")), group=str(row.get("group", "") or "")))
     return out
+
+
+def calibrate_kb(kb_dir, cases: Sequence[EvalCase], folds: int = 5, min_handoff_recall: float = 0.9,
+                 save: bool = True, force: bool = False, progress=None) -> dict[str, Any]:
+    """`ragbot calibrate`: record the cases on the KB's bot (no sessions or tickets written to
+    the KB), fit, cross-validate, and store the fit in config.json unless its held-out accuracy
+    is below the current thresholds' (or `force`). Returns the report dict plus saved /
+    not_saved_reason."""
+    import os
+
+    from ragbot.bot import Bot
+    from ragbot.chat.conversation import SessionStore
+    from ragbot.config import CONFIG_FILE
+
+    config = BotConfig.load(kb_dir)
+    bot = Bot.open(kb_dir, config=config, handlers=[], sessions=SessionStore(":memory:"))
+    try:
+        recorded = record_cases(bot, cases, progress=progress)
+    finally:
+        bot.sessions.close()
+        bot.kb.close()
+    report = calibrate(recorded, config.gate, folds=folds, min_handoff_recall=min_handoff_recall)
+    saved, why_not = None, None
+    worse = report.folds and report.cv_accuracy_after < report.cv_accuracy_before - 1e-9
+    if not save:
+        why_not = "--no-save"
+    elif worse and not force:
+        why_not = (f"held-out accuracy of the fit ({report.cv_accuracy_after:.3f}) is below the current thresholds' "
+                   f"({report.cv_accuracy_before:.3f}): the set is too small or unrepresentative; add cases, or --force")
+    else:
+        store_gate(kb_dir, report.after)
+        saved = os.path.join(str(kb_dir), CONFIG_FILE)
+    return {**report.to_dict(), "saved": saved, "not_saved_reason": why_not, "_report": report}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Mapping
 
 from ragbot.config import LoaderConfig
 from ragbot.errors import ConfigError, IngestError
@@ -84,7 +85,8 @@ def detect_doc_type(path: Path, override: str | None = None, config: LoaderConfi
     return "document"
 
 
-def load_file(path: Path, doc_type: str, config: LoaderConfig) -> list[Document]:
+def load_file(path: Path, doc_type: str, config: LoaderConfig, field_types: Mapping[str, str] | None = None,
+              warnings: list | None = None) -> list[Document]:
     """Documents of one file, by doc_type and extension (never empty).
 
     - .pdf: pages (pdf.load_pdf), doc_type as passed; 'faq'/'listing' become 'document'.
@@ -94,6 +96,8 @@ def load_file(path: Path, doc_type: str, config: LoaderConfig) -> list[Document]
     - .txt: one text Document ('faq'/'listing' become 'document').
     Raises IngestError(path, reason) for a file to skip: unsupported extension, missing, empty,
     corrupt, encrypted, no text, no rows. Raises ConfigError for a doc_type not in DOC_TYPES.
+    field_types: listing column type overrides (config listings.fields); warnings: a list that
+    receives a MalformedRow per unreadable table row (without it, such a file is an IngestError).
     """
     path = Path(path)
     if doc_type not in DOC_TYPES:
@@ -115,7 +119,7 @@ def load_file(path: Path, doc_type: str, config: LoaderConfig) -> list[Document]
             detected = table_type(path, config)
             log.info("%s: a table file cannot be '%s'; loading it as '%s'", path.name, doc_type, detected)
             doc_type = detected
-        return load_faq_table(path, config) if doc_type == "faq" else load_listings(path, config)
+        return load_faq_table(path, config) if doc_type == "faq" else load_listings(path, config, field_types, warnings)
     if doc_type == "faq" and ext in MARKDOWN_EXTENSIONS:
         return load_faq_markdown(path)
     if doc_type == "faq" and ext in HTML_EXTENSIONS:

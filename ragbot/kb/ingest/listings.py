@@ -32,7 +32,7 @@ from typing import Any, Iterator, Mapping
 
 from ragbot.config import LoaderConfig
 from ragbot.errors import IngestError
-from ragbot.types import Document
+from ragbot.types import Document, MalformedRow
 from ragbot.kb.ingest._io import Records, _sniff_delimiter, clean_value, find_field, read_records, read_text
 from ragbot.kb.ingest.fields import infer_schema
 
@@ -150,21 +150,6 @@ def render_listing(row: dict[str, Any], fields: list[str], fallback_title: str) 
             break
         out += "\n" + line
     return out
-
-
-@dataclass(frozen=True)
-class MalformedRow:
-    """A row the loader could not read. row: 1-based data row number (after the header; JSONL:
-    line number; JSON: list position); line: 1-based physical line of the file where the row
-    starts (None for JSON); reason: what is wrong and what to fix."""
-
-    path: str
-    row: int
-    line: int | None
-    reason: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "row": self.row, "line": self.line, "reason": self.reason}
 
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")

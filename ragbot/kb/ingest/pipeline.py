@@ -9,6 +9,7 @@ the KB's Storage applies atomically, so a killed ingest leaves the previous KB i
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
@@ -85,7 +86,7 @@ def run_ingest(kb, paths, scope: Mapping[str, str], doc_type: str | None, prune:
     with kb.storage.write_lock():
         kb.reload_if_exists()
         existing = {f.path: f for f in kb.files()}
-        plans, skipped, unchanged = _plan_files(kb, files, existing, scope, doc_type, show_progress)
+        plans, skipped, unchanged, warnings = _plan_files(kb, files, existing, scope, doc_type, show_progress)
         removed = []
         if prune:
             removed = [p for p in existing if not Path(p).exists() and any(Path(p).is_relative_to(f) for f in folders)]
@@ -99,13 +100,15 @@ def run_ingest(kb, paths, scope: Mapping[str, str], doc_type: str | None, prune:
     counts = {s: sum(1 for p in plans if p.status == s) for s in ("added", "updated")}
     return IngestReport(added=counts["added"], updated=counts["updated"], unchanged=unchanged, removed=len(removed),
                         chunks=len(kb), new_chunks=new_chunks, skipped=tuple(skipped),
-                        near_duplicates=tuple(near_dups), seconds=time.perf_counter() - t0)
+                        near_duplicates=tuple(near_dups), seconds=time.perf_counter() - t0, warnings=tuple(warnings))
 
 
 def _plan_files(kb, files, existing: Mapping[str, FileRecord], scope, doc_type, show_progress):
-    """Hash every file; load and chunk the new or changed ones. -> (plans, skipped, unchanged)."""
+    """Hash every file; load and chunk the new or changed ones.
+    -> (plans, skipped, unchanged, malformed-row warnings)."""
     plans: list[_FilePlan] = []
     skipped: list[SkippedFile] = []
+    warnings: list = []
     unchanged = 0
     for path, shown in _progress(files, show_progress, desc="reading", unit="file"):
         try:
@@ -116,7 +119,9 @@ def _plan_files(kb, files, existing: Mapping[str, FileRecord], scope, doc_type, 
             if rec and rec.sha256 == sha and dict(rec.scope) == dict(scope) and rec.doc_type == dtype:
                 unchanged += 1
                 continue
-            docs = load_file(path, dtype, kb.config.loaders)
+            fw: list = []
+            docs = load_file(path, dtype, kb.config.loaders, kb.config.listings.fields, fw)
+            warnings.extend(dataclasses.replace(w, path=shown) for w in fw)
             if not docs:
                 raise IngestError(str(path), "no documents found in the file")
             plan = _FilePlan(path, shown, sha, dtype, size, "updated" if rec else "added", docs)
@@ -125,7 +130,7 @@ def _plan_files(kb, files, existing: Mapping[str, FileRecord], scope, doc_type, 
         except IngestError as e:
             skipped.append(SkippedFile(shown, e.reason))
             log.warning("skipped %s: %s", shown, e.reason)
-    return plans, skipped, unchanged
+    return plans, skipped, unchanged, warnings
 
 
 def _embed(kb, texts: list[str], show_progress: bool) -> np.ndarray:

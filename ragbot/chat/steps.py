@@ -1,0 +1,340 @@
+"""The steps of one turn, each a function of frozen dataclasses (docs/architecture.md):
+
+    understand -> retrieve -> disambiguate -> fast_path (FAQ) -> generate -> verify
+
+`TurnContext` carries the collaborators (knowledge base, generator, config, catalog, urgency
+classifier). No step decides anything: they gather evidence, and `gate_signals` turns the step
+results into the one `GateSignals` the gate (chat/gate.py) decides from.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+from rapidfuzz import fuzz
+
+from ragbot.chat import prompts
+from ragbot.chat.gate import Candidate, GateSignals
+from ragbot.chat.grounding import Groundedness, groundedness
+from ragbot.chat.intents import detect_intents
+from ragbot.chat.retrieval import (Group, Quote, ambiguity, faq_match, group_of, named_groups, rewrite_query,
+                                   select_quotes, strip_names)
+from ragbot.config import BotConfig
+from ragbot.generators.base import Generation, Generator
+from ragbot.types import Hit, Turn
+
+
+@dataclass(frozen=True)
+class TurnContext:
+    """Collaborators of a turn. kb: ragbot.kb.KnowledgeBase; catalog: every property/document
+    group of the KB (chat/retrieval.Group); urgency: a classifier with `predict([text])`
+    (chat/urgency.py) or None (regex intents only)."""
+
+    kb: Any
+    generator: Generator
+    config: BotConfig
+    catalog: Sequence[Group]
+    urgency: Any = None
+
+
+@dataclass(frozen=True)
+class TurnRequest:
+    """One user message and the session state it arrives in. scope: the caller's scope merged
+    over the session's; history: earlier turns, oldest first; pending: the clarification the bot
+    asked last turn ({"question", "candidates": [{"label", "scope", "source"}]}) or None; focus:
+    the property/document the previous answer came from ({"scope": {...}} or {"source": str})."""
+
+    question: str
+    scope: Mapping[str, str] = field(default_factory=dict)
+    history: tuple[Turn, ...] = ()
+    pending: Mapping[str, Any] | None = None
+    focus: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """question: what is answered (the original question after a clarification); query: the
+    retrieval query; scope / sources: filters so far; resolved: the message picked a pending
+    clarification option; followup: the message leans on the previous turn."""
+
+    question: str
+    query: str
+    intents: Mapping[str, str]
+    scope: Mapping[str, str]
+    sources: tuple[str, ...] | None
+    history: tuple[Turn, ...]
+    resolved: bool = False
+    followup: bool = False
+    urgency: str | None = None
+    urgency_score: float | None = None
+    focus: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """hits: best first (cosine); named: groups the user named; narrowed: the search is limited to
+    one property or document; ms: retrieval wall time."""
+
+    hits: tuple[Hit, ...]
+    scope: Mapping[str, str]
+    sources: tuple[str, ...] | None
+    named: tuple[Group, ...] = ()
+    narrowed: bool = False
+    ms: float = 0.0
+
+    @property
+    def top_score(self) -> float | None:
+        return self.hits[0].score if self.hits else None
+
+
+@dataclass(frozen=True)
+class Disambiguation:
+    """competitors: the best hit of each competing group (with its quote), best first; hits:
+    label -> that Hit (the sources of a clarifying reply)."""
+
+    competitors: tuple[Candidate, ...] = ()
+    hits: Mapping[str, Hit] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FastPath:
+    """A stored answer that matches the question verbatim (kind "faq")."""
+
+    kind: str
+    text: str
+    hit: Hit
+
+
+@dataclass(frozen=True)
+class Draft:
+    """The model's draft, the passages it saw (passages[n-1] is [n]) and the quote pool."""
+
+    generation: Generation
+    passages: tuple[Hit, ...]
+    pool: tuple[Hit, ...]
+    quotes: tuple[Quote, ...]
+    ms: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Verification:
+    """draft: the trimmed draft; grounded: numbers/names/content support over the passages;
+    problems: claim-level problems of the draft; quote_answers: the best quote states a value of
+    the expected answer type (None = not checked); lead: a deterministic direct answer taken from
+    the best quote ("No.", "$150.") or None; dont_know: the draft says the passages do not answer."""
+
+    draft: str
+    grounded: Groundedness
+    problems: tuple[str, ...] = ()
+    quote_answers: bool | None = None
+    lead: str | None = None
+    dont_know: bool = False
+
+
+def _ms(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1000.0
+
+
+def match_candidate(answer: str, candidates: Sequence[Mapping]) -> Mapping | None:
+    """The pending-clarification candidate the user's answer names (rapidfuzz partial_ratio /
+    token_set_ratio of the label against the answer >= 80, best wins), or None."""
+    best, best_score = None, 0.0
+    text = answer.lower()
+    for c in candidates:
+        label = c["label"].lower()
+        score = max(fuzz.partial_ratio(label, text), fuzz.token_set_ratio(label, text))
+        if score > best_score:
+            best, best_score = c, score
+    return best if best_score >= 80 else None
+
+
+def understand(ctx: TurnContext, req: TurnRequest) -> Understanding:
+    """Intents and urgency, a pending clarification, query rewriting with the history."""
+    from ragbot.chat.conversation import history_window
+
+    c = ctx.config.conversation
+    history = tuple(history_window(req.history, c.history_turns, c.history_chars))
+    level, p = _urgency(ctx, req.question)
+    base = dict(intents=detect_intents(req.question), history=history, urgency=level, urgency_score=p,
+                focus=req.focus)
+    chosen = match_candidate(req.question, req.pending["candidates"]) if req.pending else None
+    if chosen:
+        question = req.pending["question"]
+        scope = {**req.scope, **chosen.get("scope", {})}
+        sources = None if chosen.get("scope") else ((chosen["source"],) if chosen.get("source") else None)
+        return Understanding(question=question, query=f"{question} {req.question}", scope=scope, sources=sources,
+                             resolved=True, **base)
+    query = rewrite_query(req.question, history)
+    return Understanding(question=req.question, query=query, scope=dict(req.scope), sources=None,
+                         followup=query != req.question, **base)
+
+
+def _urgency(ctx: TurnContext, text: str) -> tuple[str | None, float | None]:
+    if ctx.urgency is None:
+        return None, None
+    r = ctx.urgency.predict([text])[0]
+    return r.level, r.probability
+
+
+def retrieve(ctx: TurnContext, u: Understanding) -> Retrieval:
+    """Top-k hits for the query within the scope; a property or document the user names narrows
+    the search (searched with the rest of the question, never an empty query); a follow-up with
+    nothing named stays in the previous turn's property or document (the request's focus)."""
+    t0 = time.perf_counter()
+    k = ctx.config.retrieval.k_candidates
+    kb = ctx.kb
+    if u.sources is not None or u.scope:
+        hits = kb.search(u.query, k=k, scope=u.scope or None, include_unscoped=True, sources=u.sources)
+        return Retrieval(tuple(hits), u.scope, u.sources, narrowed=True, ms=_ms(t0))
+    if u.followup and u.focus and not named_groups(u.question, ctx.catalog):
+        return _retrieve_in_focus(ctx, u, k, t0)
+    context = " ".join([u.query] + [x.content for x in u.history if x.role == "user"][-2:])
+    named = named_groups(context, ctx.catalog)
+    scopes = [g.scope for g in named if g.scope]
+    sources = tuple(g.source for g in named if g.source)
+    narrowed_query = strip_names(u.query, [g.label for g in named]) or u.query
+    if len(narrowed_query.split()) < 2:
+        narrowed_query = u.query  # "What is included in the ?" retrieves nothing: keep the name
+    if len(scopes) == 1:  # a named property wins over documents named after it
+        hits = kb.search(narrowed_query, k=k, scope=dict(scopes[0]), include_unscoped=True)
+        return Retrieval(tuple(hits), dict(scopes[0]), None, tuple(named), True, _ms(t0))
+    if sources and not scopes:
+        hits = kb.search(narrowed_query, k=k, include_unscoped=True, sources=list(sources))
+        return Retrieval(tuple(hits), {}, sources, tuple(named), True, _ms(t0))
+    hits = kb.search(u.query, k=k, include_unscoped=True)
+    return Retrieval(tuple(hits), {}, None, ms=_ms(t0))
+
+
+def _retrieve_in_focus(ctx: TurnContext, u: Understanding, k: int, t0: float) -> Retrieval:
+    """A follow-up naming nothing stays in the previous answer's property or document."""
+    scope = dict(u.focus.get("scope") or {})
+    sources = tuple(u.focus.get("sources") or ()) or None
+    hits = ctx.kb.search(u.query, k=k, scope=scope or None, include_unscoped=True, sources=sources)
+    return Retrieval(tuple(hits), scope, sources, narrowed=True, ms=_ms(t0))
+
+
+def disambiguate(ctx: TurnContext, u: Understanding, r: Retrieval, window: float | None = None) -> Disambiguation:
+    """The best hit of every property/document group within the ambiguity margin (or `window`,
+    wider, when calibration records), each with its best supporting sentence. The gate decides
+    from these whether to ask which one is meant (gate.clarify_candidates)."""
+    g = ctx.config.gate
+    if r.narrowed or not r.hits:
+        return Disambiguation()
+    pool = ambiguity(list(r.hits), max(g.ambiguity_margin, window or 0.0), 8)
+    if len(pool) < 2:
+        return Disambiguation()
+    competitors, hits, relevant = [], {}, 0
+    for grp, h in pool:
+        q = select_quotes(u.question, [h], ctx.kb.embedder, n=1)
+        c = Candidate(label=grp.label, source=h.chunk.source, score=h.score, scope=dict(grp.scope),
+                      quote=q[0].text if q else h.chunk.text, quote_score=q[0].score if q else None)
+        competitors.append(c)
+        hits[c.label] = h
+        relevant += c.quote_score is None or c.quote_score >= g.min_clarify_quote_score
+        if window is None and relevant >= g.max_candidates:
+            break  # the gate would offer no more than these
+    return Disambiguation(tuple(competitors), hits)
+
+
+def fast_path(ctx: TurnContext, u: Understanding, r: Retrieval) -> FastPath | None:
+    """An FAQ pair whose stored question matches the user's (chat/retrieval.faq_match)."""
+    rc = ctx.config.retrieval
+    if not rc.faq_fast_path or not r.hits:
+        return None
+    hit = faq_match(u.question, list(r.hits), ctx.kb.embedder, rc.faq_min_score, rc.faq_min_ratio,
+                    scoped=bool(r.scope))
+    if hit is None:
+        return None
+    return FastPath("faq", str(hit.chunk.metadata.get("answer") or hit.chunk.text), hit)
+
+
+def answer_passages(ctx: TurnContext, r: Retrieval) -> list[Hit]:
+    """The hits the answer may come from: all of them when narrowed, else those of the top hit's
+    group plus company-wide ones."""
+    if r.narrowed:
+        return list(r.hits)
+    top = group_of(r.hits[0]).key
+    return [h for h in r.hits if group_of(h).key == top or not h.chunk.scope]
+
+
+def generate(ctx: TurnContext, u: Understanding, r: Retrieval, on_token: Callable[[str], None] | None = None) -> Draft:
+    """Quotes for the question, then the model's short draft over the top passages (static system
+    prompt first, so llama.cpp reuses the cached prefix)."""
+    rc, cfg = ctx.config.retrieval, ctx.config
+    allowed = answer_passages(ctx, r)
+    prompt = prompts.build_prompt(u.question, [h.chunk for h in allowed[: rc.k_prompt]], u.history, cfg.prompt,
+                                  ctx.generator.count_tokens)
+    passages = [allowed[i] for i in prompt.passage_indices]
+    shown = {h.chunk.chunk_id for h in passages}
+    pool = passages + [h for h in allowed if h.chunk.chunk_id not in shown][: max(0, rc.k_quote_pool - len(passages))]
+    ignore = [g.label for g in r.named] + [group_of(h).label for h in pool[:1]]
+    quotes = select_quotes(u.question, pool, ctx.kb.embedder, n=rc.quotes, ignore_words=ignore)
+    gen = ctx.generator.generate(prompt.messages, max_tokens=cfg.generator.max_tokens,
+                                 temperature=cfg.generator.temperature, on_token=on_token)
+    ms = {"prefill": gen.prefill_ms, "decode": gen.decode_ms, "generate": gen.prefill_ms + gen.decode_ms}
+    return Draft(gen, tuple(passages), tuple(pool), tuple(quotes), ms)
+
+
+_SOURCE_MARK = re.compile(r"\[\d+\]\s*\([^)]*\)")  # "[3] (file.pdf, p. 4)" copied from the prompt
+_DRAFT_SENT = re.compile(r"(?<=[.!?])\s+")
+
+
+def trim_draft(draft: str, max_sentences: int = 2, max_chars: int = 260) -> str:
+    """The model's short answer: whitespace folded, copied passage headers removed, cut to the
+    first sentences (the 135M model tends to ramble or repeat after them)."""
+    text = _SOURCE_MARK.sub("", " ".join(draft.split())).strip()
+    out = ""
+    for sent in _DRAFT_SENT.split(text)[:max_sentences]:
+        if out and len(out) + len(sent) + 1 > max_chars:
+            break
+        out = f"{out} {sent}".strip()
+    return out[:max_chars].rstrip()
+
+
+_VALUE_KINDS = ("amount", "duration", "date", "count", "contact")  # yes/no and open answers need no typed value
+
+
+def verify(ctx: TurnContext, u: Understanding, d: Draft) -> Verification:
+    """Groundedness of the draft over the passages, and the claim-level check against the best
+    quote (chat/claims.py): expected answer type, values in the quote, degenerate text."""
+    from ragbot.chat.answer_types import classify_question
+    from ragbot.chat.claims import check_draft, direct_lead, quote_answers
+
+    draft = trim_draft(d.generation.text)
+    g = groundedness(draft, [h.chunk.text for h in d.passages], question=u.question,
+                     known_names=(ctx.config.prompt.business_name,))
+    dont_know = not draft or prompts.DONT_KNOW.lower().rstrip(".") in draft.lower()
+    if not d.quotes:
+        return Verification(draft, g, (), None, None, dont_know)
+    kind = classify_question(u.question)
+    best, quoted = d.quotes[0].text, [q.text for q in d.quotes]
+    names = (ctx.config.prompt.business_name,)
+    problems = () if dont_know else tuple(check_draft(u.question, draft, quoted, kind, known_names=names).reasons)
+    answers = quote_answers(u.question, kind, best) if kind.kind in _VALUE_KINDS else None
+    return Verification(draft, g, problems, answers, direct_lead(u.question, kind, best), dont_know)
+
+
+def gate_signals(ctx: TurnContext, u: Understanding, r: Retrieval | None = None, dis: Disambiguation | None = None,
+                 fast: FastPath | None = None, d: Draft | None = None, v: Verification | None = None) -> GateSignals:
+    """The gate's inputs, built once from whatever steps have run."""
+    s: dict[str, Any] = dict(intents=dict(u.intents), urgency=u.urgency, urgency_score=u.urgency_score,
+                             scope_given=bool(u.scope) or u.sources is not None)
+    if r is not None:
+        s.update(top_score=r.top_score, scope_given=r.narrowed, named_document=bool(r.named) or u.resolved)
+    if dis is not None and dis.competitors:
+        s["competitors"] = dis.competitors
+    if fast is not None:
+        s.update(faq_match=True, groundedness=1.0, cited=True)
+    if d is not None and v is not None:
+        gen = d.generation
+        s.update(generated=True, mean_logprob=gen.mean_logprob if gen.token_logprobs else None,
+                 min_logprob=gen.min_logprob if gen.token_logprobs else None,
+                 logprobs_available=gen.logprobs_available,
+                 groundedness=v.grounded.score, unsupported_numbers=tuple(v.grounded.unsupported_numbers),
+                 unsupported_names=tuple(v.grounded.unsupported_names), dont_know=v.dont_know,
+                 draft_problems=v.problems, quote_answers=v.quote_answers,
+                 quote_score=max((q.score for q in d.quotes), default=None), cited=bool(d.quotes))
+    return GateSignals(**s)
