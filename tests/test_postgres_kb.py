@@ -1,6 +1,8 @@
 """The PostgreSQL + pgvector knowledge base against a real PostgreSQL (conftest_pg.py): the
 conformance suites, scoped search that still returns k hits on both search plans, manifest
-checks, the advisory lock, two workers sharing one KB, DSN masking and a real SIGKILL mid-ingest."""
+checks, the advisory lock, two workers sharing one KB, DSN masking and a real SIGKILL mid-ingest.
+Tests that need PostgreSQL are marked slow (a real engine: about 40 s together, 5 s of it the
+server's start)."""
 
 from __future__ import annotations
 
@@ -49,6 +51,7 @@ def _kb(dsn, schema, emb=None, create=True, **cfg):
 
 
 # ----------------------------------------------------------------------------- conformance
+@pytest.mark.slow
 class TestPgVectorIndexExact(VectorIndexConformance):
     @pytest.fixture()
     def make_index(self, pg_conns):
@@ -57,6 +60,7 @@ class TestPgVectorIndexExact(VectorIndexConformance):
         return lambda dim: PgVectorIndex(pg_conns(), dim).create()
 
 
+@pytest.mark.slow
 class TestPgVectorIndexIterative(VectorIndexConformance):
     """exact_scan_max=0: every filtered search takes the HNSW iterative-scan plan."""
 
@@ -67,6 +71,7 @@ class TestPgVectorIndexIterative(VectorIndexConformance):
         return lambda dim: PgVectorIndex(pg_conns(), dim, exact_scan_max=0).create()
 
 
+@pytest.mark.slow
 class TestPgChunkStore(ChunkStoreConformance):
     @pytest.fixture()
     def make_store(self, pg_conns):
@@ -79,6 +84,7 @@ class TestPgChunkStore(ChunkStoreConformance):
         return make
 
 
+@pytest.mark.slow
 class TestPostgresKB(KnowledgeBaseConformance):
     @pytest.fixture()
     def make_kb(self, pg_dsn, pg_schema):
@@ -93,6 +99,7 @@ class TestPostgresKB(KnowledgeBaseConformance):
 
 
 # ----------------------------------------------------------------------------- scoped search
+@pytest.mark.slow
 @pytest.mark.parametrize("exact_scan_max", [20_000, 0], ids=["exact-scan", "hnsw-iterative"])
 def test_small_scope_still_returns_k_hits(pg_conns, exact_scan_max):
     """1% of 3000 vectors allowed: both plans return all k hits, equal to brute force."""
@@ -123,6 +130,7 @@ def _docs(tmp_path: Path, n: int = 3, prefix: str = "doc") -> Path:
     return d
 
 
+@pytest.mark.slow
 def test_manifest_checks_embedder_and_dimension(pg_dsn, pg_schema, tmp_path):
     kb = _kb(pg_dsn, pg_schema, HashingEmbedder(64))
     kb.ingest([_docs(tmp_path)])
@@ -136,6 +144,7 @@ def test_manifest_checks_embedder_and_dimension(pg_dsn, pg_schema, tmp_path):
     reopened.close()
 
 
+@pytest.mark.slow
 def test_two_workers_share_one_kb(pg_dsn, pg_schema, tmp_path):
     """A second KnowledgeBase object (another worker) sees what the first ingests, at once."""
     writer = _kb(pg_dsn, pg_schema)
@@ -149,6 +158,7 @@ def test_two_workers_share_one_kb(pg_dsn, pg_schema, tmp_path):
     reader.close()
 
 
+@pytest.mark.slow
 def test_concurrent_ingests_wait_on_the_advisory_lock(pg_dsn, pg_schema, tmp_path, caplog):
     first = _kb(pg_dsn, pg_schema)
     second = _kb(pg_dsn, pg_schema)
@@ -211,6 +221,7 @@ def _writing_backend(dsn: str) -> bool:
     return row[0] > 0
 
 
+@pytest.mark.slow
 def test_sigkill_mid_ingest_leaves_previous_state(pg_dsn, pg_schema, tmp_path):
     kb = _kb(pg_dsn, pg_schema)
     kb.ingest([_docs(tmp_path, 3)])
@@ -243,3 +254,19 @@ def test_sigkill_mid_ingest_leaves_previous_state(pg_dsn, pg_schema, tmp_path):
     assert report.added == 1 and len(fresh) == 4
     kb.close()
     fresh.close()
+
+
+@pytest.mark.slow
+def test_bot_answers_from_a_postgres_kb(pg_dsn, pg_schema, tmp_path):
+    """Bot (what ask, eval and serve use) over the Postgres KB, with the scripted generator."""
+    from ragbot.bot import Bot
+    from ragbot.testing import ScriptedGenerator, doubles_config
+
+    kb = _kb(pg_dsn, pg_schema, HashingEmbedder(256))
+    kb.ingest([_docs(tmp_path, 3)], scope={"property": "oak"})
+    gen = ScriptedGenerator(lambda msgs: "The late fee for unit 2 is $30 [1].")
+    reply = Bot(kb, config=doubles_config(), generator=gen).ask("What is the late fee for unit 2?",
+                                                                 scope={"property": "oak"})
+    assert "doc2.md" in [s.source for s in reply.sources], reply
+    assert any("$30" in m["content"] for m in gen.calls[0]), "the passage from Postgres is not in the prompt"
+    kb.close()

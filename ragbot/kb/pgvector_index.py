@@ -158,16 +158,17 @@ class PgVectorIndex:
                 self.conn.execute("SET LOCAL enable_seqscan = off")  # HNSW, not a scan and sort of every row
                 where = "" if allowed is None else "WHERE (id + 0) = ANY(%(ids)s) "  # + 0: not the primary key
                 rows = self.conn.execute(f"SELECT id, embedding <=> %(q)s AS d FROM {TABLE} {where}"
-                                         "ORDER BY embedding <=> %(q)s LIMIT %(k)s", args).fetchall()
+                                         "ORDER BY embedding <=> %(q)s LIMIT %(k)s", args, prepare=False).fetchall()
         if allowed is not None and len(rows) < min(k, len(allowed)):
             return self.exact_search(q, k, allowed)  # the iterative scan stopped early (max_scan_tuples)
         return sorted(((int(i), float(d)) for i, d in rows), key=lambda t: (t[1], t[0]))
 
     def exact_search(self, q: np.ndarray, k: int, allowed: list[int] | None) -> list[tuple[int, float]]:
         """Exact top-k by cosine distance over `allowed` ids (all rows when None), bypassing
-        HNSW: `+ 0` makes the ORDER BY an expression the index cannot serve."""
+        HNSW: `+ 0` makes the ORDER BY an expression the index cannot serve. Never a prepared
+        statement: a generic plan cannot see how few ids there are and scans every row."""
         where = "" if allowed is None else "WHERE id = ANY(%(ids)s) "
         rows = self.conn.execute(f"SELECT id, embedding <=> %(q)s AS d FROM {TABLE} {where}"
                                  "ORDER BY (embedding <=> %(q)s) + 0, id LIMIT %(k)s",
-                                 {"q": q, "k": k, "ids": allowed}).fetchall()
+                                 {"q": q, "k": k, "ids": allowed}, prepare=False).fetchall()
         return [(int(i), float(d)) for i, d in rows]
