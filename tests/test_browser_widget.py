@@ -199,11 +199,15 @@ def _answer_from_inbox(inbox, question: str, shot: Path | None):
     """Open the ticket whose transcript has `question`, reply as the agent; returns the ticket button."""
     from playwright.sync_api import expect
 
-    ticket = inbox.locator(".ticket").first
+    ticket = inbox.locator(".ticket").filter(has_text=question)
     expect(ticket).to_be_visible(timeout=10_000)
     expect(ticket.locator(".badge.status")).to_have_text("open")
+    expect(ticket.locator(".badge.normal")).to_have_text("Normal")
     ticket.click()
     expect(inbox.locator(".transcript")).to_contain_text(question)
+    inbox.get_by_role("button", name="Assign to me").click()
+    expect(inbox.locator(".meta .badge.status")).to_have_text("assigned")
+    expect(inbox.get_by_role("button", name="Assign to me")).to_be_disabled()
     inbox.get_by_role("textbox", name="Reply to the customer").fill(AGENT_REPLY)
     inbox.get_by_role("textbox", name="Reply to the customer").press("Enter")
     expect(inbox.locator(".transcript .turn.agent")).to_contain_text(AGENT_REPLY)
@@ -265,6 +269,9 @@ def test_widget_answers_clarifies_hands_off_and_returns_to_the_bot(browser, fast
     expect(answer).to_have_attribute("data-decision", "answer")
     assert int(answer.get_attribute("data-tokens")) >= 1, "no token event reached the widget"
     expect(answer.locator(".text")).to_contain_text("Monday to Friday")
+    # The demo page styles p and button (serif, letter-spacing); none of it reaches the shadow DOM.
+    assert page.locator("main p").first.evaluate("e => getComputedStyle(e).letterSpacing") != "normal"
+    assert answer.locator(".text").evaluate("e => getComputedStyle(e).letterSpacing") == "normal"
     source = answer.locator(".src").first
     expect(source).to_have_text("[1] harborview_faq.csv")
     source.click()
@@ -329,6 +336,25 @@ def test_widget_on_a_375px_phone_by_keyboard(browser, fast_server, shots):
     page.keyboard.press("Escape")
     expect(panel).to_be_hidden()
     assert widget.active_element().startswith("button.launcher"), "Escape returns focus to the launcher"
+    context.close()
+
+
+def test_emergency_handoff_is_flagged_in_the_inbox(browser, fast_server):
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.goto(fast_server.url + "/")
+    widget = Widget(page)
+    widget.open()
+    message = "Water is pouring through the ceiling and flooding my kitchen"
+    reply = widget.ask(message)
+    expect(reply).to_have_attribute("data-decision", "handoff")
+    expect(reply.locator(".text")).to_contain_text("911")
+    inbox = _inbox_sign_in(context, fast_server)
+    ticket = inbox.locator(".ticket").filter(has_text=message)
+    expect(ticket.locator(".badge.urgent")).to_have_text("Emergency", timeout=10_000)
+    expect(inbox.locator(".ticket").first).to_contain_text("Emergency")  # emergencies are listed first
     context.close()
 
 
