@@ -213,7 +213,7 @@ def _answer_from_inbox(inbox, question: str, shot: Path | None):
     expect(inbox.locator(".transcript .turn.agent")).to_contain_text(AGENT_REPLY)
     expect(inbox.locator(".meta .badge.status")).to_have_text("assigned")
     if shot is not None:
-        inbox.set_viewport_size({"width": 1280, "height": 1000})
+        inbox.set_viewport_size({"width": 1280, "height": 1300})
         inbox.locator("#detail").evaluate("el => { el.scrollTop = 0; }")
         inbox.screenshot(path=str(shot))
     return ticket

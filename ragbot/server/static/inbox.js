@@ -189,7 +189,7 @@
     const facts = $(".facts", detail);
     facts.textContent = "";
     const scope = Object.entries(t.scope || {}).map(([k, v]) => k + "=" + v).join(", ") || "none";
-    for (const [k, v] of [["Reason", plainReason(t.reason)], ["Summary", t.summary], ["Scope", scope], ["Assigned to", t.assigned_to || "nobody"],
+    for (const [k, v] of [["Reason", plainReason(t.reason)], ["Scope", scope], ["Assigned to", t.assigned_to || "nobody"],
       ["Session", t.session_id]]) {
       facts.append(el("dt", { text: k }), el("dd", { text: v || "" }));
     }
