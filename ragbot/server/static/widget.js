@@ -42,6 +42,13 @@
     };
   }
 
+  /* localStorage, or nothing where the browser refuses it (the conversation then lasts one page view). */
+  const store = {
+    get(k) { try { return localStorage.getItem(k); } catch (e) { return null; } },
+    set(k, v) { try { localStorage.setItem(k, v); } catch (e) { /* not kept */ } },
+    remove(k) { try { localStorage.removeItem(k); } catch (e) { /* nothing kept */ } },
+  };
+
   /* ---------------------------------------------------------------- HTTP + SSE */
   class ApiError extends Error {
     constructor(status, message, retryAfter) {
@@ -209,9 +216,9 @@
       this.host.style.setProperty("--rb-color", cfg.color);
       this.host.style.setProperty("--rb-on-color", textColorOn(cfg.color));
       const root = this.host.attachShadow({ mode: "open" });
-      const wrap = h("div", { class: "rb", style: "display:none" });
+      const wrap = h("div", { class: "rb", hidden: true });  // shown once widget.css has loaded
       const css = h("link", { rel: "stylesheet", href: cfg.css });
-      const show = () => wrap.removeAttribute("style");
+      const show = () => { wrap.hidden = false; };
       css.addEventListener("load", show);
       css.addEventListener("error", show);
       root.append(css, wrap);
@@ -439,7 +446,7 @@
     constructor(cfg) {
       this.cfg = cfg;
       this.api = makeApi(cfg);
-      this.sessionId = localStorage.getItem(cfg.storageKey) || null;
+      this.sessionId = store.get(cfg.storageKey);
       this.seen = 0;          // transcript messages the log already reflects
       this.busy = false;      // a turn is in flight
       this.turns = 0;         // turns started (a poll that raced a turn drops its transcript)
@@ -473,14 +480,14 @@
 
     forgetSession() {
       this.sessionId = null;
-      localStorage.removeItem(this.cfg.storageKey);
+      store.remove(this.cfg.storageKey);
     }
 
     async ensureSession() {
       if (this.sessionId) return this.sessionId;
       const data = await this.api.json("POST", "api/conversations", {});
       this.sessionId = data.session_id;
-      localStorage.setItem(this.cfg.storageKey, this.sessionId);
+      store.set(this.cfg.storageKey, this.sessionId);
       if (data.disclosure) this.view.setDisclosure(data.disclosure);
       return this.sessionId;
     }
