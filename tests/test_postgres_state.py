@@ -112,3 +112,26 @@ def test_concurrent_writers_serialise(workers):
     for t in threads:
         t.join(30)
     assert not errors and len(stores[1].list(limit=100)) == 20
+
+
+def test_conversation_started_on_one_worker_continues_on_another(workers, tmp_path):
+    from ragbot.bot import Bot
+    from ragbot.kb import KnowledgeBase
+    from ragbot.kb.embedders.hashing import HashingEmbedder
+    from ragbot.state.postgres import postgres_session_store
+    from ragbot.testing import ScriptedGenerator, doubles_config
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "fees.md").write_text("# Fees\n\nThe late fee is $50 after the fifth day.\n")
+    bots = []
+    for db in workers:
+        kb = KnowledgeBase.in_memory(HashingEmbedder(256))
+        kb.ingest([tmp_path / "docs"])
+        bots.append(Bot(kb, config=doubles_config(), generator=ScriptedGenerator(["The late fee is $50 [1]."]),
+                        sessions=postgres_session_store(db)))
+    first = bots[0].ask("What is the late fee?", session="portal-42")
+    bots[1].ask("And when does it apply?", session="portal-42")
+    turns = bots[0].sessions.turns("portal-42")
+    assert [t.role for t in turns] == ["user", "assistant", "user", "assistant"]
+    assert turns[0].content == "What is the late fee?" and turns[2].content == "And when does it apply?"
+    assert bots[1].sessions.messages("portal-42")[1]["message_id"] == first.message_id

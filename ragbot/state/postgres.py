@@ -31,6 +31,7 @@ _PG_LIST_TABLES = ("SELECT table_name AS name FROM information_schema.tables "
                    "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'")
 _TYPES = [(re.compile(r"\bREAL\b", re.I), "DOUBLE PRECISION"), (re.compile(r"\bBLOB\b", re.I), "BYTEA"),
           (re.compile(r"\bINTEGER\b", re.I), "BIGINT")]
+_PRAGMA_COLUMNS = re.compile(r"^\s*PRAGMA\s+table_info\((\w+)\)\s*$", re.I)
 _OR_IGNORE = re.compile(r"^\s*INSERT\s+OR\s+IGNORE\s+INTO\s", re.I)
 _OR_REPLACE = re.compile(r"^\s*INSERT\s+OR\s+REPLACE\s+INTO\s+(\w+)\s*(\(([^)]*)\))?", re.I)
 
@@ -104,6 +105,7 @@ class PostgresStateDB:
         _bools_as_integers(self._conn)
         self._lock = threading.RLock()
         self._sql: dict[str, str] = {}
+        self._open_tx: list = []
 
     # ------------------------------------------------------------------ translation
     def translate(self, sql: str) -> str:
@@ -117,6 +119,10 @@ class PostgresStateDB:
     def _translate(self, sql: str) -> str:
         if sql.strip() == _LIST_TABLES:
             return _PG_LIST_TABLES
+        pragma = _PRAGMA_COLUMNS.match(sql)
+        if pragma:
+            return ("SELECT column_name AS name FROM information_schema.columns WHERE table_schema = "
+                    f"current_schema() AND table_name = '{pragma.group(1)}' ORDER BY ordinal_position")
         out = re.sub(r"\browid\b", "ctid", sql)
         if _OR_IGNORE.match(out):
             out = _OR_IGNORE.sub("INSERT INTO ", out).rstrip().rstrip(";") + " ON CONFLICT DO NOTHING"
@@ -184,9 +190,42 @@ class PostgresStateDB:
             self._conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"ragbot.state:{self.schema}",))
             yield self
 
+    def __enter__(self) -> "PostgresStateDB":
+        """`with db:` is a write transaction, as `with sqlite3_connection:` (SessionStore's idiom)."""
+        self._lock.acquire()
+        tx = self._conn.transaction()
+        tx.__enter__()
+        self._open_tx.append(tx)
+        self._conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"ragbot.state:{self.schema}",))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            self._open_tx.pop().__exit__(*exc)
+        finally:
+            self._lock.release()
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def postgres_session_store(db: PostgresStateDB):
+    """A SessionStore (ragbot.chat.conversation) whose sessions and turns live in `db`'s schema,
+    so a conversation started on one worker continues on another. Closing it leaves `db` open."""
+    from ragbot.chat.conversation import _SCHEMA, SessionStore
+
+    class PostgresSessionStore(SessionStore):
+        def __init__(self, db: PostgresStateDB):  # noqa: D401 - SessionStore with `db` as its connection
+            self.path = db.location
+            self._conn = db
+            db.executescript(_SCHEMA)
+            self._migrate()
+
+        def close(self) -> None:
+            """The PostgresStateDB belongs to the caller."""
+
+    return PostgresSessionStore(db)
 
 
 def _bools_as_integers(conn) -> None:
