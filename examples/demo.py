@@ -51,7 +51,8 @@ def ingest(kb_dir: Path) -> None:
               f"unchanged {r.unchanged}, skipped {len(r.skipped)}; {r.chunks} chunks in the KB ({r.seconds:.1f} s)")
     for q, scope in [("Can I keep a cat?", {"property": "oak-street"}), ("late fee", None)]:
         hit = kb.search(q, k=1, scope=scope)[0]
-        print(f"search {q!r} scope={scope}: {hit.score:.2f} {hit.chunk.source} p.{hit.chunk.page}")
+        page = f" p.{hit.chunk.page}" if hit.chunk.page else ""
+        print(f"search {q!r} scope={scope}: {hit.score:.2f} {hit.chunk.source}{page}")
 
 
 def converse(kb_dir: Path) -> None:

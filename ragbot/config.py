@@ -64,6 +64,9 @@ class IndexConfig(_Model):
     hnsw_ef_search: int = Field(128, ge=8)
 
 
+FIELD_TYPES = ("number", "money", "boolean", "category", "date", "text")  # typed listing columns (kb/ingest/fields.py)
+
+
 class ListingsConfig(_Model):
     """Listing and catalog tables: `fields` overrides the inferred type of a column
     (column -> one of kb/ingest/fields.FIELD_TYPES: number, money, boolean, category, date, text)."""
@@ -72,8 +75,6 @@ class ListingsConfig(_Model):
 
     @model_validator(mode="after")
     def _check(self):
-        from ragbot.kb.ingest.fields import FIELD_TYPES
-
         bad = {k: v for k, v in self.fields.items() if v not in FIELD_TYPES}
         if bad:
             raise ValueError(f"listings.fields: unknown types {bad}; use one of {', '.join(FIELD_TYPES)}")

@@ -324,7 +324,8 @@ def test_listing_json_malformed_and_empty(tmp_path):
                      "listing", CFG, warnings=[])
     assert [d.source for d in docs] == ["l.json#5"] and "Price: 950" in docs[0].text
     f = write(tmp_path / "m.csv", "id,price\n1,$5\n2,$6,extra\n3,$7\n")
-    assert [d.source for d in load_file(f, "listing", CFG, warnings=(w := []))] == ["m.csv#1", "m.csv#3"]
+    w: list = []
+    assert [d.source for d in load_file(f, "listing", CFG, warnings=w)] == ["m.csv#1", "m.csv#3"]
     assert [x.row for x in w] == [2]
     assert "no data rows" in skip_reason(write(tmp_path / "h.csv", "id,price\n"), "listing")
     latin = write(tmp_path / "c.csv", "id;name;city\n7;Château flat;Montréal\n", encoding="cp1252")

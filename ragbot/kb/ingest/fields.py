@@ -45,7 +45,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from ragbot.errors import ConfigError
 
-FIELD_TYPES = ("number", "money", "boolean", "category", "date", "text")
+from ragbot.config import FIELD_TYPES  # noqa: E402  (one list, shared with ListingsConfig)
 
 # canonical name -> column names that mean it, first present wins
 ALIASES: dict[str, tuple[str, ...]] = {
