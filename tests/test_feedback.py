@@ -50,14 +50,19 @@ def test_turn_log_scrubs_pii_from_every_text_field(stores):
 
 
 def test_turn_record_from_reply_keeps_what_feedback_needs(stores):
+    from ragbot.chat.gate import GateSignals
+
     _, log, fb = stores
     reply = Reply(text="The deposit is $1,450 [1].", decision=Decision.ANSWER, confidence=0.8,
                   reason="rule grounded_answer: ...", session_id="s9", rule="grounded_answer",
                   sources=(Source("oak_lease.md", None, 0.71, "lease", chunk_id="abc"),),
-                  signals={"top_score": 0.71}, timings_ms={"total": 812.5})
-    rec = log.record(TurnRecord.from_reply(reply, "How much is the deposit?", message_id="m-r", user_id="u1",
+                  signals=GateSignals(top_score=0.71, intents={"contact": f"mail {EMAIL}"}),
+                  timings_ms={"total": 812.5}, message_id="m-r")
+    rec = log.record(TurnRecord.from_reply(reply, "How much is the deposit?", user_id="u1",
                                            scope={"property": "oak-street"}))
-    assert rec.decision == "answer" and rec.latency_ms == 812.5 and rec.sources[0]["chunk_id"] == "abc"
+    assert rec.message_id == "m-r" and rec.decision == "answer" and rec.latency_ms == 812.5
+    assert rec.sources[0]["chunk_id"] == "abc" and rec.signals["top_score"] == 0.71
+    assert EMAIL not in json.dumps(rec.signals) and "<EMAIL>" in rec.signals["intents"]["contact"]
     item = fb.add("m-r", "up", who="u1")
     [(f, turn)] = fb.with_turns()
     assert f == item and turn.question == "How much is the deposit?" and turn.reason == "rule grounded_answer: ..."

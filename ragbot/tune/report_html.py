@@ -27,7 +27,7 @@ code{background:#f3f3f3;padding:1px 4px;border-radius:3px}
 """
 
 
-def _figure(width: float = 7.0, height: float = 3.2):
+def _figure(width: float = 6.4, height: float = 3.4):
     try:
         from matplotlib.figure import Figure
     except ImportError as e:
@@ -50,11 +50,10 @@ def _dates(report):
 
 
 def _date_axis(ax, fig) -> None:
-    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+    from matplotlib.dates import AutoDateLocator, DateFormatter
 
-    loc = AutoDateLocator()
-    ax.xaxis.set_major_locator(loc)
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(loc))
+    ax.xaxis.set_major_locator(AutoDateLocator(minticks=3, maxticks=7))
+    ax.xaxis.set_major_formatter(DateFormatter("%b %d"))
     ax.grid(alpha=0.3)
 
 
@@ -100,9 +99,10 @@ def _latency(report) -> str:
     x = _dates(report)
     ax.plot(x, [d.latency_p50_ms for d in report.days], marker="o", ms=3, label="p50")
     ax.plot(x, [d.latency_p95_ms for d in report.days], marker="o", ms=3, label="p95", color="#C44E52")
-    ax.set_ylabel("ms")
+    ax.set_yscale("log")
+    ax.set_ylabel("ms (log scale)")
     ax.set_title("Turn latency per day")
-    ax.legend(loc="upper left")
+    ax.legend(loc="center right")
     _date_axis(ax, fig)
     return _png(fig)
 
@@ -140,7 +140,7 @@ def _gaps(report) -> str:
         why = ", ".join(f"{_e(k)} {v}" for k, v in g.rules.items())
         rows.append((i, g.size, f"<b>{_e(g.suggested)}</b>", ex, why))
     return (_barh([(g.suggested, g.size) for g in report.gaps[:12]], "Knowledge gaps (turns per cluster)", "#8172B3",
-                  width=7.5)
+                  width=9.0)
             + _table(["#", "turns", "suggested FAQ entry", "example questions", "why"], rows, numeric=(0, 1)))
 
 
@@ -165,27 +165,28 @@ def render(report) -> str:
              f"{_e(fmt(report.generated_at))}. Texts are PII-scrubbed.</p>",
              '<div class="cards">' + "".join(f"<div class=\"card\"><b>{_e(v)}</b>{_e(k)}</div>" for k, v in cards)
              + "</div>"]
-    if report.days:
-        parts += ["<h2>Traffic</h2>", _volume(report), "<h2>Decisions</h2>", _mix(report)]
-    parts.append('<div class="grid">')
-    parts.append(_barh(list(report.handoff_rules[:10]), "Handoff reasons (gate rule)", "#C44E52")
-                 if report.handoff_rules else '<p class="muted">No handoffs.</p>')
-    parts.append(_barh(list(report.top_sources), "Most cited sources", "#4C72B0")
-                 if report.top_sources else '<p class="muted">No cited sources.</p>')
-    parts.append("</div>")
-    if report.days:
-        parts += ["<h2>Latency</h2>", _latency(report)]
-    parts += [f"<h2>Ratings</h2><p>{report.up} thumbs up ({report.up_rate:.0%}), {report.down} thumbs down "
-              f"({report.down_rate:.0%}); down-vote reasons: "
-              + (_e(", ".join(f"{k} {v}" for k, v in report.down_reasons.items())) or "none") + "</p>"]
-    if report.days and (report.up or report.down):
-        parts.append(_thumbs(report))
-    parts += ["<h3>Worst-rated answers</h3>", _worst(report)]
     parts += ["<h2>Knowledge gaps</h2><p class=\"muted\">Questions handed off as unanswerable or rated down, "
               "clustered by meaning. Write an FAQ entry for each: <code>ragbot report --gaps-csv gaps.csv</code>, "
               "fill in the answers, then <code>ragbot ingest gaps.csv --kb DIR --type faq</code>.</p>", _gaps(report)]
+    if report.days:
+        parts += ["<h2>Traffic and decisions</h2>", _grid(_volume(report), _mix(report))]
+    parts += ["<h2>Handoffs and sources</h2>", _grid(
+        _barh(list(report.handoff_rules[:10]), "Handoff reasons (gate rule)", "#C44E52")
+        if report.handoff_rules else '<p class="muted">No handoffs.</p>',
+        _barh(list(report.top_sources), "Most cited sources", "#4C72B0")
+        if report.top_sources else '<p class="muted">No cited sources.</p>')]
+    parts += [f"<h2>Ratings and latency</h2><p>{report.up} thumbs up ({report.up_rate:.0%}), {report.down} thumbs "
+              f"down ({report.down_rate:.0%}); down-vote reasons: "
+              + (_e(", ".join(f"{k} {v}" for k, v in report.down_reasons.items())) or "none") + "</p>"]
+    if report.days:
+        parts.append(_grid(_thumbs(report) if (report.up or report.down) else "", _latency(report)))
+    parts += ["<h3>Worst-rated answers</h3>", _worst(report)]
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _grid(left: str, right: str) -> str:
+    return f'<div class="grid"><div>{left}</div><div>{right}</div></div>'
 
 
 def _share(report, decision: str) -> float:
