@@ -159,24 +159,6 @@ class FeedbackStore:
         with self.db.transaction() as conn:
             return sum(conn.execute("DELETE FROM feedback WHERE message_id = ?", (m,)).rowcount for m in message_ids)
 
-    def delete_orphans(self) -> int:
-        """Delete feedback whose reply is no longer in the turn log; returns the number deleted."""
-        with self.db.transaction() as conn:
-            return conn.execute("DELETE FROM feedback WHERE message_id NOT IN (SELECT message_id FROM turn_log)"
-                                ).rowcount
-
-    def scrub_corrections_before(self, ts: float) -> int:
-        """PII-scrub the corrections of feedback older than `ts`; returns the number changed."""
-        from ragbot.state.turnlog import scrub_text
-
-        rows = self.db.query("SELECT feedback_id, correction FROM feedback WHERE ts < ? AND correction IS NOT NULL",
-                             (ts,))
-        changed = [(scrub_text(r["correction"]), r["feedback_id"]) for r in rows]
-        changed = [(c, fid) for (c, fid), r in zip(changed, rows) if c != r["correction"]]
-        with self.db.transaction() as conn:
-            conn.executemany("UPDATE feedback SET correction = ? WHERE feedback_id = ?", changed)
-        return len(changed)
-
 
 __all__ = ["Feedback", "FeedbackNotFoundError", "FeedbackStore", "MAX_CORRECTION_CHARS", "RATINGS", "REASONS",
            "validate"]

@@ -2,8 +2,8 @@
 
 - the state store (`state.sqlite`): `turn_log`, `feedback`, and the ticket tables of
   `ragbot.state.tickets` (`tickets`, `ticket_events`, `ticket_messages`) when present;
-- the session store (`sessions.sqlite`, ragbot.chat.conversation.SessionStore: `sessions`,
-  `turns`);
+- the session store (ragbot.chat.conversation.SessionStore tables `sessions`, `turns`): the
+  KB's `sessions.sqlite`, or the state store itself when it holds those tables (PostgreSQL);
 - `handoffs.jsonl` (the default handoff handler's log).
 
 `purge(older_than_days, mode)` acts on whole conversations whose last activity is older than
@@ -17,7 +17,6 @@ A user's conversations are the sessions the turn log records under that user id.
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,36 +45,32 @@ class RetentionReport:
         return {"action": self.action, "sessions": self.sessions, "rows": dict(self.rows), "cutoff": self.cutoff}
 
 
-def _tables(conn_or_db) -> set[str]:
-    rows = conn_or_db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall() \
-        if isinstance(conn_or_db, sqlite3.Connection) else conn_or_db.query("SELECT name FROM sqlite_master WHERE type = 'table'")
-    return {r[0] for r in rows}
+def _tables(db) -> set[str]:
+    """Table names of a StateDB-like store (PostgresStateDB translates this statement)."""
+    return {r[0] for r in db.query("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
 class Transcripts:
     """The conversation stores of one KB directory (see the module docstring).
 
-    db: the StateDB; sessions_path: the SessionStore file (None: none); handoffs_path: the
-    handoffs JSONL (None: none)."""
+    db: the StateDB (or PostgresStateDB); sessions: a StateDB-like store holding the
+    SessionStore tables (None: none); handoffs_path: the handoffs JSONL (None: none)."""
 
-    def __init__(self, db: StateDB, sessions_path: str | Path | None = None, handoffs_path: str | Path | None = None):
+    def __init__(self, db: StateDB, sessions=None, handoffs_path: str | Path | None = None):
         self.db = db
         self.turnlog = TurnLog(db)
         self.feedback = FeedbackStore(db, self.turnlog)
-        self.sessions_path = Path(sessions_path) if sessions_path else None
+        self.sessions = sessions if sessions is not None and {"sessions", "turns"} <= _tables(sessions) else None
         self.handoffs_path = Path(handoffs_path) if handoffs_path else None
 
     @classmethod
     def for_kb(cls, kb_root: str | Path, db: StateDB | None = None) -> "Transcripts":
+        """The stores of the KB directory `kb_root`: `db` (default its state.sqlite), its
+        sessions.sqlite when present (else the sessions tables in `db`), its handoffs.jsonl."""
         root = Path(kb_root)
-        return cls(db or StateDB.for_kb(root), root / "sessions.sqlite", root / "handoffs.jsonl")
-
-    def _sessions_conn(self) -> sqlite3.Connection | None:
-        if self.sessions_path is None or not self.sessions_path.is_file():
-            return None
-        conn = sqlite3.connect(str(self.sessions_path), timeout=30)
-        conn.row_factory = sqlite3.Row
-        return conn if {"sessions", "turns"} <= _tables(conn) else None
+        db = db or StateDB.for_kb(root)
+        path = root / "sessions.sqlite"
+        return cls(db, StateDB(path) if path.is_file() else db, root / "handoffs.jsonl")
 
     # ------------------------------------------------------------------ which sessions
     def session_ids(self, session_id: str | None = None, user_id: str | None = None) -> list[str]:
@@ -90,12 +85,9 @@ class Transcripts:
         """Sessions whose last activity (turn log, session store) is before `cutoff` (Unix s)."""
         last: dict[str, float] = {r[0]: r[1] for r in self.db.query(
             "SELECT session_id, MAX(ts) FROM turn_log GROUP BY session_id")}
-        conn = self._sessions_conn()
-        if conn is not None:
-            with conn:
-                for r in conn.execute("SELECT id, updated_at FROM sessions"):
-                    last[r[0]] = max(last.get(r[0], 0.0), r[1] or 0.0)
-            conn.close()
+        if self.sessions is not None:
+            for r in self.sessions.query("SELECT id, updated_at FROM sessions"):
+                last[r[0]] = max(last.get(r[0], 0.0), r[1] or 0.0)
         return sorted(s for s, t in last.items() if t < cutoff)
 
     # ------------------------------------------------------------------ actions
@@ -134,14 +126,10 @@ class Transcripts:
 
     # ------------------------------------------------------------------ per store
     def _transcript(self, sid: str) -> list[dict]:
-        conn = self._sessions_conn()
-        if conn is None:
+        if self.sessions is None:
             return []
-        with conn:
-            rows = conn.execute("SELECT role, content, decision, created_at FROM turns WHERE session_id = ? "
-                                "ORDER BY idx", (sid,)).fetchall()
-        conn.close()
-        return [dict(r) for r in rows]
+        return [dict(r) for r in self.sessions.query("SELECT role, content, decision, created_at FROM turns "
+                                                     "WHERE session_id = ? ORDER BY idx", (sid,))]
 
     def _tickets(self, sid: str) -> list[dict]:
         if "tickets" not in _tables(self.db):
@@ -169,13 +157,11 @@ class Transcripts:
                         c.execute("DELETE FROM ticket_messages WHERE ticket_id = ?", (t,))
                     n += c.execute("DELETE FROM tickets WHERE session_id = ?", (s,)).rowcount
                 rows["tickets"] = n
-        conn = self._sessions_conn()
-        if conn is not None:
-            with conn:
-                rows["session_turns"] = sum(conn.execute("DELETE FROM turns WHERE session_id = ?", (s,)).rowcount
+        if self.sessions is not None:
+            with self.sessions.transaction() as c:
+                rows["session_turns"] = sum(c.execute("DELETE FROM turns WHERE session_id = ?", (s,)).rowcount
                                             for s in sids)
-                rows["sessions"] = sum(conn.execute("DELETE FROM sessions WHERE id = ?", (s,)).rowcount for s in sids)
-            conn.close()
+                rows["sessions"] = sum(c.execute("DELETE FROM sessions WHERE id = ?", (s,)).rowcount for s in sids)
         rows["handoffs"] = self._rewrite_handoffs(set(sids), None)
         return rows
 
@@ -193,18 +179,15 @@ class Transcripts:
         rows["feedback"] = n
         if set(_TICKET_TABLES) <= _tables(self.db):
             rows["tickets"] = self._scrub_tickets(sids)
-        conn = self._sessions_conn()
-        if conn is not None:
+        if self.sessions is not None:
             n = 0
-            with conn:
+            with self.sessions.transaction() as c:
                 for s in sids:
-                    for r in conn.execute("SELECT idx, content FROM turns WHERE session_id = ?", (s,)).fetchall():
-                        new = scrub_text(r["content"])
-                        if new != r["content"]:
-                            conn.execute("UPDATE turns SET content = ? WHERE session_id = ? AND idx = ?",
-                                         (new, s, r["idx"]))
+                    for r in c.execute("SELECT idx, content FROM turns WHERE session_id = ?", (s,)).fetchall():
+                        new = scrub_text(r[1])
+                        if new != r[1]:
+                            c.execute("UPDATE turns SET content = ? WHERE session_id = ? AND idx = ?", (new, s, r[0]))
                             n += 1
-            conn.close()
             rows["session_turns"] = n
         rows["handoffs"] = self._rewrite_handoffs(set(sids), _scrub_ticket_dict)
         return rows

@@ -201,20 +201,6 @@ class TurnLog:
         with self.db.transaction() as conn:
             return sum(conn.execute("DELETE FROM turn_log WHERE session_id = ?", (s,)).rowcount for s in session_ids)
 
-    def delete_before(self, ts: float) -> int:
-        """Delete records older than `ts` (Unix seconds); returns the number deleted."""
-        with self.db.transaction() as conn:
-            return conn.execute("DELETE FROM turn_log WHERE ts < ?", (ts,)).rowcount
-
-    def redact_before(self, ts: float, placeholder: str = "<REDACTED>") -> int:
-        """Replace question, reply and reason of records older than `ts` by `placeholder` and
-        drop their signals, keeping the numbers the report needs (decision, rule, latency,
-        sources, scope). Returns the number of records changed."""
-        with self.db.transaction() as conn:
-            return conn.execute("UPDATE turn_log SET question = ?, reply = ?, reason = ?, signals = '{}' "
-                                "WHERE ts < ? AND question != ?", (placeholder, placeholder, placeholder, ts,
-                                                                   placeholder)).rowcount
-
 
 def _filters(since, until, session_id, user_id) -> tuple[str, list]:
     conds, args = [], []
