@@ -18,15 +18,9 @@ from typing import Iterable, Sequence
 
 from rapidfuzz import fuzz, process
 
-_STOP = frozenset("""
-a about above after again all also am an and any are as at be because been before being below between both but by
-can could did do does doing down during each few for from further had has have having he her here hers him his how
-i if in into is it its itself just may me might more most must my no nor not now of off on once only or other our
-ours out over own per please same shall she should so some such than that the their theirs them then there these
-they this those through to too under until up upon very was we were what when where which while who whom why will
-with would you your yours yes okay ok also however therefore thus unless within without via etc according
-pm a.m p.m dollar dollars percent cent usd
-""".split())
+from ragbot.text import STOPWORDS, sentences
+
+_STOP = STOPWORDS
 
 _NUM_WORDS = {w: i for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
@@ -45,7 +39,6 @@ _WORDNUM = re.compile(
     r"sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|"
     r"thousand|million)(?:[\s-]+(?:and[\s-]+)?)?)+\b", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d[\d,.:]*")
-_SENT_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
 _CAP_RUN = re.compile(r"\b[A-Z][\w'’&.-]*(?:\s+(?:of|de|la|the|and|&)?\s*[A-Z][\w'’&.-]*)*")
 _NOT_NAMES = frozenset("i i'm i've i'll i'd ai ok okay yes no please thanks thank hello hi dear the a an this that "
                        "these those your our my it its if you we they he she there here q a: note".split())
@@ -201,7 +194,7 @@ def extract_numbers(text: str) -> set[str]:
 
 def _names(text: str) -> list[str]:
     out = []
-    for sent in _SENT_SPLIT.split(strip_citations(text)):
+    for sent in sentences(strip_citations(text)):
         for m in _CAP_RUN.finditer(sent):
             words = m.group(0).rstrip(".'’").split()
             while words and words[0].lower() in _NOT_NAMES:
@@ -275,11 +268,11 @@ def groundedness(answer: str, passages: Sequence[str], *, question: str | None =
         n for n in _names(answer or "")
         if n.lower() not in name_space and not all(w.lower().strip(".'’") in name_words for w in n.split())))
 
-    sentences = [s for s in _SENT_SPLIT.split(strip_citations(answer or "")) if s.strip()]
+    answer_sentences = sentences(strip_citations(answer or ""))
     per_sentence, total_w, supported_w = [], 0.0, 0.0
     per_passage_w = [0.0] * len(passages)
     low_passages = [p.lower() for p in passages]
-    for sent in sentences:
+    for sent in answer_sentences:
         items = _content(sent)
         weight = sum(w for _, w, _ in items)
         hits = [_covered(it, union) for it in items]

@@ -15,10 +15,9 @@ from typing import Mapping, Sequence
 import numpy as np
 from rapidfuzz import fuzz
 
+from ragbot.text import split_sentences, words
 from ragbot.types import Hit, Turn
 
-_WORD = re.compile(r"[a-z0-9]+")
-_SENT = re.compile(r"(?<=[.!?;])\s+(?=[A-Z0-9(\"'])|\s+•\s*|\n\s*\n+")
 _FOLLOWUP = re.compile(r"^(and|or|but|also|what about|how about|same|then)\b|\b(it|that|this|there|they|them|those|these|its)\b",
                        re.I)
 # words too common in document names to identify one ("lease", "apartment" ...)
@@ -30,7 +29,7 @@ _QUANTITY = re.compile(r"\b(how (much|many|long|big|soon|late|early)|what (is|ar
 
 
 def _tokens(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
+    return words(text)
 
 
 def humanize(value: str) -> str:
@@ -212,21 +211,6 @@ def strip_names(text: str, names: Sequence[str]) -> str:
     drop = {w for name in names for w in _tokens(name) if w not in _STOP}
     kept = [w for w in re.findall(r"\S+", text) if not (set(_tokens(w)) and set(_tokens(w)) <= drop)]
     return " ".join(kept) or text
-
-
-def split_sentences(text: str, lines_are_units: bool = False) -> list[str]:
-    """Sentences of a passage, each at most 400 characters. PDF text keeps its line wraps, so
-    single newlines are joined; with `lines_are_units` (listings, FAQ pairs: one field a line)
-    every line is split on its own."""
-    out = []
-    parts = text.splitlines() if lines_are_units else [text]
-    segments = [seg for part in parts for seg in _SENT.split(part)]
-    min_len = 12 if lines_are_units else 25  # a bare heading ("Security Deposit.") supports nothing
-    for s in segments:
-        s = " ".join(s.split())
-        if len(s) >= min_len:
-            out.extend(s[i:i + 400] for i in range(0, len(s), 400))
-    return out
 
 
 def select_quotes(question: str, hits: Sequence[Hit], embedder, n: int = 2, max_chars: int = 450,

@@ -23,6 +23,7 @@ from ragbot.chat.intents import detect_intents
 from ragbot.chat.retrieval import (Group, Quote, ambiguity, faq_match, group_of, named_groups, rewrite_query,
                                    select_quotes, strip_names)
 from ragbot.config import BotConfig
+from ragbot.text import sentences
 from ragbot.generators.base import Generation, Generator
 from ragbot.types import Hit, Turn
 
@@ -279,7 +280,6 @@ def generate(ctx: TurnContext, u: Understanding, r: Retrieval, on_token: Callabl
 
 
 _SOURCE_MARK = re.compile(r"\[\d+\]\s*\([^)]*\)")  # "[3] (file.pdf, p. 4)" copied from the prompt
-_DRAFT_SENT = re.compile(r"(?<=[.!?])\s+")
 
 
 def trim_draft(draft: str, max_sentences: int = 2, max_chars: int = 260) -> str:
@@ -287,7 +287,7 @@ def trim_draft(draft: str, max_sentences: int = 2, max_chars: int = 260) -> str:
     first sentences (the 135M model tends to ramble or repeat after them)."""
     text = _SOURCE_MARK.sub("", " ".join(draft.split())).strip()
     out = ""
-    for sent in _DRAFT_SENT.split(text)[:max_sentences]:
+    for sent in sentences(text)[:max_sentences]:
         if out and len(out) + len(sent) + 1 > max_chars:
             break
         out = f"{out} {sent}".strip()

@@ -13,6 +13,8 @@ the others).
 
 from __future__ import annotations
 
+from ragbot.text import sentences
+
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -27,7 +29,6 @@ GAP_DOWN_REASONS = (None, "wrong", "incomplete", "outdated", "other")
 _GREETING = re.compile(r"^\s*(?:(?:hi|hello|hey|dear \w+|good (?:morning|afternoon|evening)|quick question|"
                        r"thanks|thank you|please|excuse me)(?: there)?\s*[,.!:;-]*\s*)+", re.I)
 _PLACEHOLDER = re.compile(r"<(?:EMAIL|PHONE|CARD|SSN|IBAN|ADDRESS|PERSON|REDACTED)>")
-_SENT = re.compile(r"(?<=[.!?])\s+")
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class GapCluster:
 def clean_question(text: str) -> str:
     """The question for clustering: leading greetings and sentences holding a PII placeholder
     removed, whitespace collapsed; the whole text when nothing would be left."""
-    parts = [s for s in _SENT.split(" ".join(str(text).split())) if s]
+    parts = sentences(text)
     kept = [s for s in parts if not _PLACEHOLDER.search(s)]
     out = _GREETING.sub("", " ".join(kept)).strip()
     return (out[:1].upper() + out[1:]) if out else " ".join(str(text).split())

@@ -14,16 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ragbot.errors import ConfigError, InputError, KnowledgeBaseError, missing_dependency
+from ragbot.errors import ConfigError, InputError, KnowledgeBaseError
+from ragbot.util import optional_import
 from ragbot.kb.index.base import check_ids, check_vectors
 
 
 def _faiss():
-    try:
-        import faiss
-    except ImportError as e:
-        raise missing_dependency("faiss", package="faiss-cpu (or the 'gpu' extra: pip install 'ragbot[gpu]')") from e
-    return faiss
+    return optional_import("faiss", package="faiss-cpu (or the 'gpu' extra: pip install 'ragbot[gpu]')")
 
 
 def faiss_gpu_count() -> int:

@@ -13,9 +13,9 @@ Output in out_dir (each file written to a temporary file in out_dir, then rename
 
 from __future__ import annotations
 
+from ragbot.util import atomic_write_text
+
 import json
-import os
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -95,16 +95,7 @@ def _with_system(ex: Example, system_prompt: str | None) -> Example:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write_text(path, text)
 
 
 def _by_intent(examples: Sequence[Example]) -> dict[str, Any]:

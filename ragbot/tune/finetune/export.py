@@ -32,17 +32,14 @@ from pathlib import Path
 import numpy as np
 
 from ragbot.errors import ConfigError, ModelNotFoundError, missing_dependency
+from ragbot.util import atomic_write, optional_import
 
 PERMUTED_ARCHS = ("llama",)  # architectures whose GGUF stores attn_q / attn_k permuted
 _LORA_KEY = re.compile(r"^(?:base_model\.model\.)?(?P<module>.+)\.lora_(?P<ab>[AB])(?:\.[^.]+)?\.weight$")
 
 
 def _gguf():
-    try:
-        import gguf
-    except ImportError as e:
-        raise missing_dependency("gguf", extra="finetune") from e
-    return gguf
+    return optional_import("gguf", extra="finetune")
 
 
 def permute_qk(w: np.ndarray, n_head: int, n_head_kv: int | None = None) -> np.ndarray:
@@ -218,14 +215,10 @@ def export_lora_gguf(adapter_dir: str | os.PathLike, out_path: str | os.PathLike
 def write_lora_gguf(tensors: list[tuple[str, np.ndarray]], out_path: str | os.PathLike, base: BaseInfo,
                     alpha: float, rank: int) -> ExportReport:
     """Write `tensors` (from `lora_tensors`) with the adapter metadata; see `export_lora_gguf`."""
-    import tempfile
-
     gguf = _gguf()
     out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    os.close(fd)
-    try:
+
+    def write(tmp: str) -> None:
         w = gguf.GGUFWriter(tmp, arch=base.arch)
         w.add_type(gguf.GGUFType.ADAPTER)
         w.add_string(gguf.Keys.Adapter.TYPE, "lora")
@@ -237,10 +230,5 @@ def write_lora_gguf(tensors: list[tuple[str, np.ndarray]], out_path: str | os.Pa
         w.write_kv_data_to_file()
         w.write_tensors_to_file()
         w.close()
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(out, write)
     return ExportReport(str(out), len(tensors), int(rank), float(alpha), base.arch, out.stat().st_size)

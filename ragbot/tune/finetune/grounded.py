@@ -33,10 +33,10 @@ from pathlib import Path
 from ragbot.chat import prompts
 from ragbot.config import PromptConfig
 from ragbot.errors import EmptyKnowledgeBaseError, InputError
+from ragbot.text import sentences
 
 QUOTE_DOC_TYPES = ("lease", "document")
 _HEADING = re.compile(r"^\s*(?:\d{1,2}\.\s+([A-Z][A-Z0-9 ,'&/()\-]{2,80})|#{1,4}\s+(.{3,80}))\s*$")
-_SENT_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"“])")
 _DIGIT = re.compile(r"\d")
 QUESTION_TEMPLATES = (
     "What does the {doc} say about {topic}?",
@@ -47,11 +47,6 @@ QUESTION_TEMPLATES = (
 
 def _norm(text: str) -> str:
     return " ".join(str(text).split())
-
-
-def sentences(text: str) -> list[str]:
-    """Sentences of `text` (line wraps joined; split after . ! ? before a capital)."""
-    return [s for s in (_norm(x) for x in _SENT_SPLIT.split(_norm(text))) if s]
 
 
 def faq_pair(chunk) -> tuple[str, str] | None:

@@ -16,17 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ragbot.errors import ConfigError, InputError, ModelNotFoundError, missing_dependency
+from ragbot.util import optional_import
 
 MIN_TARGET_TOKENS = 16  # a truncated example must keep at least this many answer tokens
 
 
 def import_torch():
     """torch, or MissingDependencyError with the install hint."""
-    try:
-        import torch
-    except ImportError as e:
-        raise missing_dependency("torch", extra="finetune") from e
-    return torch
+    return optional_import("torch", extra="finetune")
 
 
 def resolve_gguf(base_gguf: str | os.PathLike | None) -> Path:

@@ -1,0 +1,76 @@
+"""Text helpers shared by quotes, groundedness, claim checks, gap clustering and fine-tuning data,
+so training examples and live replies split text the same way.
+
+- `sentences(text)`: sentences of prose (model drafts, answers, FAQ answers): split after . ! ?
+  before a capital, digit, quote or bracket.
+- `split_sentences(text, lines_are_units)`: the quotable sentences of a passage (PDF text keeps
+  its line wraps, listings and FAQ pairs are one field a line), cleaned of PDF artifacts, whole
+  sentences only.
+- `clean_pdf_text(text)`: hyphenation across line breaks, ligatures, stray whitespace.
+- `words(text)`, `STOPWORDS`: lower-case word tokens and the stop list of the content checks.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+STOPWORDS = frozenset("""
+a about above after again all also am an and any are as at be because been before being below between both but by
+can could did do does doing down during each few for from further had has have having he her here hers him his how
+i if in into is it its itself just may me might more most must my no nor not now of off on once only or other our
+ours out over own per please same shall she should so some such than that the their theirs them then there these
+they this those through to too under until up upon very was we were what when where which while who whom why will
+with would you your yours yes okay ok also however therefore thus unless within without via etc according
+pm a.m p.m dollar dollars percent cent usd
+""".split())
+
+_WORD = re.compile(r"[a-z0-9]+")
+_PROSE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'“(\[])")
+_PASSAGE_SPLIT = re.compile(r"(?<=[.!?;])\s+(?=[A-Z0-9(\"'“])|\s+•\s*|\n\s*\n+")
+_LIGATURES = {"ﬁ": "fi", "ﬂ": "fl", "ﬀ": "ff", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st", "\u00ad": ""}
+_HYPHEN_BREAK = re.compile(r"(\w)-\s*\n\s*([a-z])")
+_SENTENCE_END = re.compile(r"[.!?:;)\"'”]$")
+MAX_SENTENCE_CHARS = 600
+
+
+def words(text: str) -> list[str]:
+    """Lower-case alphanumeric tokens."""
+    return _WORD.findall(text.lower())
+
+
+def sentences(text: str) -> list[str]:
+    """Sentences of prose, whitespace folded, empty ones dropped."""
+    return [s for s in (" ".join(x.split()) for x in _PROSE_SPLIT.split(" ".join(str(text).split()))) if s]
+
+
+def clean_pdf_text(text: str) -> str:
+    """PDF extraction debris removed: ligatures expanded (ﬁ -> fi), soft hyphens dropped, words
+    hyphenated across a line break joined ("manage-\\nment" -> "management"), NFKC normalised."""
+    for k, v in _LIGATURES.items():
+        text = text.replace(k, v)
+    return unicodedata.normalize("NFKC", _HYPHEN_BREAK.sub(r"\1\2", text))
+
+
+def _whole(sentence: str) -> bool:
+    """A quotable sentence starts like one (capital, digit, quote, bracket, currency) and ends
+    like one; fragments left by chunk boundaries ("th", "Street parking is") do not."""
+    first = sentence[0]
+    starts = first.isupper() or first.isdigit() or first in "\"'“($§•-"
+    return starts and bool(_SENTENCE_END.search(sentence))
+
+
+def split_sentences(text: str, lines_are_units: bool = False) -> list[str]:
+    """Quotable sentences of a passage, each at most MAX_SENTENCE_CHARS characters. PDF text keeps
+    its line wraps, so single newlines are joined (after `clean_pdf_text`) and only whole
+    sentences are kept; with `lines_are_units` (listings, FAQ pairs: one field a line) every line
+    is a unit of its own."""
+    if lines_are_units:
+        units = [" ".join(s.split()) for part in text.splitlines() for s in _PASSAGE_SPLIT.split(part)]
+        return [u[:MAX_SENTENCE_CHARS] for u in units if len(u) >= 12]
+    out = []
+    for s in _PASSAGE_SPLIT.split(clean_pdf_text(text)):
+        s = " ".join(s.split())
+        if len(s) >= 25 and len(s) <= MAX_SENTENCE_CHARS and _whole(s):  # a bare heading supports nothing
+            out.append(s)
+    return out
