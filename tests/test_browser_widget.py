@@ -10,6 +10,7 @@ $RAGBOT_SCREENSHOT_DIR when set (docs/screenshots/ holds the committed ones), el
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import threading
@@ -85,6 +86,7 @@ class LiveServer:
         self.agent_key = keys.create("agent", name="Sam (agent)").key
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.keys = keys
         self.app = app = create_app(bot, ServeSettings(kb=str(bot.kb.root), demo=True, port=self.port),
                          load_in_background=False)
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
@@ -241,7 +243,11 @@ def _handoff_round_trip(page, widget, context, server, shots, prefix: str):
     page.reload()
     widget.open()
     expect(widget.root.locator(".msg.agent")).to_contain_text(AGENT_REPLY)
+    expect(widget.root.locator(".msg.agent .who")).to_contain_text("Sam (agent)")  # the agent key's name
     expect(widget.root.locator(".msg.user")).to_have_count(users_before)
+    first = widget.bots.first  # a reloaded answer keeps its numbered sources and its thumbs
+    expect(first.locator(".src").first).to_have_text(re.compile(r"^\[1\] "))
+    expect(first.get_by_role("button", name="Helpful", exact=True)).to_be_visible()
 
     inbox.get_by_role("button", name="Resolve & give back to the bot").click()
     expect(inbox.locator(".meta .badge.status")).to_have_text("resolved")
@@ -281,7 +287,7 @@ def test_widget_answers_clarifies_hands_off_and_returns_to_the_bot(browser, fast
     expect(answer.locator(".fb-status")).to_have_text("Thanks for the feedback.")
     expect(answer.get_by_role("button", name="Helpful", exact=True)).to_have_attribute("aria-pressed", "true")
     state = fast_server.app.state.ragbot
-    assert [r["rating"] for r in state.owners.ratings(answer.get_attribute("data-message-id"))] == ["up"]
+    assert [f.rating for f in state.feedback.for_message(answer.get_attribute("data-message-id"))] == ["up"]
 
     # A clarifying question with its options as buttons; clicking one answers for that property.
     clarify = widget.ask("How much is the security deposit?")
@@ -337,6 +343,71 @@ def test_widget_on_a_375px_phone_by_keyboard(browser, fast_server, shots):
     expect(panel).to_be_hidden()
     assert widget.active_element().startswith("button.launcher"), "Escape returns focus to the launcher"
     context.close()
+
+
+PORTAL_PAGE = """<!doctype html><html><head><title>Tenant portal</title></head><body>
+<h1>Tenant portal</h1>
+<script src="{src}" data-key="{key}" data-title="Harborview assistant" async></script></body></html>"""
+
+
+class PortalSite:
+    """A third-party page (its own HTTP server on another port, so another origin) that serves
+    `html` (set it once the origin is known)."""
+
+    def __init__(self):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        site = self
+        self.html = ""
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = site.html.encode("utf-8")
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.origin = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.mark.parametrize("allowed", [True, False], ids=["listed-origin", "other-origin"])
+def test_widget_embedded_on_another_origin_gets_cors_only_when_its_key_lists_it(browser, fast_server, allowed):
+    from playwright.sync_api import expect
+
+    site = PortalSite()
+    key = fast_server.keys.create("client", name="tenant portal",
+                                  origins=[site.origin if allowed else "https://elsewhere.example"]).key
+    site.html = PORTAL_PAGE.format(src=fast_server.url + "/widget.js", key=key)
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        page.goto(site.origin + "/portal.html")
+        widget = Widget(page)
+        widget.open()
+        box = widget.root.get_by_role("textbox", name="Your message")
+        box.fill("What are your office hours?")
+        box.press("Enter")
+        reply = widget.bots.nth(0)
+        if allowed:  # the API base came from the script's src, not from the page's origin
+            expect(reply).to_have_attribute("data-state", "final")
+            expect(reply.locator(".src").first).to_have_text("[1] harborview_faq.csv")
+        else:
+            expect(reply).to_have_attribute("data-state", "error")
+            expect(reply).to_contain_text("did not go through")
+    finally:
+        context.close()
+        site.close()
 
 
 def test_emergency_handoff_is_flagged_in_the_inbox(browser, fast_server):
