@@ -32,6 +32,7 @@ class ServerState:
     keys: Any
     tickets: Any
     owners: Any
+    feedback: Any
     pool: Any
     metrics: Any
     executor: ThreadPoolExecutor
@@ -52,6 +53,7 @@ def build_state(bot, settings: ServeSettings, webhook=None) -> ServerState:
     from ragbot.server.metrics import Metrics
     from ragbot.server.pool import ModelPool
     from ragbot.state.db import StateDB
+    from ragbot.state.feedback import FeedbackStore
     from ragbot.state.keys import KeyStore
     from ragbot.state.tickets import TicketStore
 
@@ -67,7 +69,8 @@ def build_state(bot, settings: ServeSettings, webhook=None) -> ServerState:
     if webhook is not None and webhook not in bot.handlers:
         bot.handlers.append(webhook)
     return ServerState(
-        bot=bot, settings=settings, keys=KeyStore(db), tickets=tickets, owners=OwnerStore(db), pool=bot.generator,
+        bot=bot, settings=settings, keys=KeyStore(db), tickets=tickets, owners=OwnerStore(db), feedback=FeedbackStore(db),
+        pool=bot.generator,
         metrics=Metrics(bot.generator), executor=ThreadPoolExecutor(settings.threads(), thread_name_prefix="ragbot-turn"),
         rate_key=RateLimiter(settings.rate_key_per_min), rate_session=RateLimiter(settings.rate_session_per_min),
         session_locks=KeyedLocks(), webhook=webhook)

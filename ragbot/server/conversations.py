@@ -21,15 +21,14 @@ from ragbot.state.db import StateDB
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS server_conversations (session_id TEXT PRIMARY KEY, key_id TEXT NOT NULL,
     scope TEXT NOT NULL, created_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS server_messages (message_id TEXT PRIMARY KEY, session_id TEXT NOT NULL, created_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS message_ratings (message_id TEXT NOT NULL, rating TEXT NOT NULL, reason TEXT,
-    correction TEXT, key_id TEXT, created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS server_message_meta (message_id TEXT PRIMARY KEY, session_id TEXT NOT NULL,
+    meta TEXT NOT NULL, created_at REAL NOT NULL);
 """
 
 
 class OwnerStore:
-    """Which key started each conversation, which conversation each reply belongs to, and the
-    thumbs-up/down ratings (kept until the feedback store takes them over)."""
+    """Which key started each conversation, and per message what the session store does not keep:
+    a bot reply's sources and options, a person's display name (tables in the KB's state.sqlite)."""
 
     def __init__(self, db: StateDB):
         self.db = db
@@ -44,23 +43,18 @@ class OwnerStore:
         rows = self.db.query("SELECT key_id, scope FROM server_conversations WHERE session_id = ?", (session_id,))
         return (rows[0]["key_id"], json.loads(rows[0]["scope"])) if rows else None
 
-    def add_message(self, message_id: str, session_id: str) -> None:
+    def add_meta(self, message_id: str, session_id: str, meta: dict) -> None:
         with self.db.transaction() as conn:
-            conn.execute("INSERT OR IGNORE INTO server_messages VALUES (?, ?, ?)", (message_id, session_id, time.time()))
+            conn.execute("INSERT OR REPLACE INTO server_message_meta VALUES (?, ?, ?, ?)",
+                         (message_id, session_id, json.dumps(meta), time.time()))
 
     def session_of(self, message_id: str) -> str | None:
-        rows = self.db.query("SELECT session_id FROM server_messages WHERE message_id = ?", (message_id,))
+        rows = self.db.query("SELECT session_id FROM server_message_meta WHERE message_id = ?", (message_id,))
         return rows[0]["session_id"] if rows else None
 
-    def rate(self, message_id: str, rating: str, reason: str | None, correction: str | None, key_id: str) -> None:
-        with self.db.transaction() as conn:
-            conn.execute("INSERT INTO message_ratings VALUES (?, ?, ?, ?, ?, ?)",
-                         (message_id, rating, reason, correction, key_id, time.time()))
-
-    def ratings(self, message_id: str) -> list[dict]:
-        rows = self.db.query("SELECT rating, reason, correction, key_id, created_at FROM message_ratings "
-                             "WHERE message_id = ? ORDER BY created_at", (message_id,))
-        return [dict(r) for r in rows]
+    def meta(self, session_id: str) -> dict[str, dict]:
+        rows = self.db.query("SELECT message_id, meta FROM server_message_meta WHERE session_id = ?", (session_id,))
+        return {r["message_id"]: json.loads(r["meta"]) for r in rows}
 
 
 class NewConversation(BaseModel):
@@ -99,18 +93,35 @@ def check_access(state, principal: Principal, session_id: str) -> dict:
     return scope
 
 
+def messages(st, session_id: str) -> list[dict]:
+    """The transcript: [{message_id, role, content, decision, created_at}] plus, for bot replies,
+    sources and options, and for a person's messages, name."""
+    meta = st.owners.meta(session_id)
+    out = []
+    for m in st.bot.sessions.messages(session_id):
+        extra = meta.get(m.get("message_id") or "", {})
+        if m["role"] == "assistant":
+            m = {**m, "sources": extra.get("sources", []), "options": extra.get("options", [])}
+        elif m["role"] == "agent":
+            m = {**m, "name": extra.get("name")}
+        out.append(m)
+    return out
+
+
 def router() -> APIRouter:
     r = APIRouter(prefix="/api")
 
     @r.post("/conversations", status_code=201)
     def create(request: Request, body: Optional[NewConversation] = None, p: Principal = Depends(authenticate)):
+        from ragbot.chat.prompts import ai_disclosure_message
+
         st = request.app.state.ragbot
         scope = effective_scope(p, body.scope if body else None)
         turns.check_rate(st, p.key_id, None)
         sid = st.bot.new_session(scope=scope)
         st.owners.add(sid, p.key_id, scope)
         request.state.log = {**request.state.log, "session": sid}
-        return {"session_id": sid}
+        return {"session_id": sid, "disclosure": ai_disclosure_message(st.bot.config.prompt)}
 
     @r.get("/conversations/{session_id}")
     def transcript(session_id: str, request: Request, p: Principal = Depends(authenticate)):
@@ -118,10 +129,9 @@ def router() -> APIRouter:
         check_access(st, p, session_id)
         state = st.bot.sessions.state(session_id)
         ticket = st.tickets.for_session(session_id)
-        msgs = [{"role": t.role, "content": t.content} for t in st.bot.history(session_id)]
         return {"session_id": session_id, "handed_off": bool(state.get("handed_off")),
                 "ticket_id": ticket.ticket_id if ticket else None,
-                "ticket_status": ticket.status if ticket else None, "messages": msgs}
+                "ticket_status": ticket.status if ticket else None, "messages": messages(st, session_id)}
 
     @r.post("/conversations/{session_id}/messages")
     async def message(session_id: str, body: NewMessage, request: Request, p: Principal = Depends(authenticate)):
@@ -145,8 +155,8 @@ def router() -> APIRouter:
         if sid is None:
             raise ApiError(404, f"unknown message {message_id!r}; rate a reply's message_id", "message_not_found")
         check_access(st, p, sid)
-        st.owners.rate(message_id, body.rating, body.reason, body.correction, p.key_id)
-        return {"message_id": message_id, "rating": body.rating}
+        fb = st.feedback.add(message_id, body.rating, body.reason, body.correction, who=p.name)
+        return {"message_id": message_id, "rating": fb.rating, "feedback_id": fb.feedback_id}
 
     return r
 

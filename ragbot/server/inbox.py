@@ -35,11 +35,11 @@ def _ticket(st, p: Principal, ticket_id: str):
 
 
 def _detail(st, rec) -> dict:
+    from ragbot.server.conversations import messages
+
     d = rec.to_dict(full=True)
-    try:
-        d["transcript"] = [{"role": t.role, "content": t.content} for t in st.bot.history(rec.session_id)]
-    except KeyError:  # the session is gone: keep the transcript frozen at handoff time
-        pass
+    if st.bot.sessions.exists(rec.session_id):  # else keep the transcript frozen at handoff time
+        d["transcript"] = messages(st, rec.session_id)
     d["events"] = st.tickets.events(rec.ticket_id)
     d["messages"] = st.tickets.messages(rec.ticket_id)
     return d
@@ -87,7 +87,8 @@ def router() -> APIRouter:
         except TicketStateError as e:
             raise ApiError(409, str(e), "ticket_state") from e
         with st.session_locks.hold(rec.session_id):
-            st.bot.sessions.append(rec.session_id, "agent", text)
+            mid = st.bot.sessions.append(rec.session_id, "agent", text)
+        st.owners.add_meta(mid, rec.session_id, {"name": p.name})
         request.state.log = {**request.state.log, "session": rec.session_id}
         return _detail(st, st.tickets.get(ticket_id))
 

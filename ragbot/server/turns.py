@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Iterator, Mapping
 
@@ -26,39 +25,14 @@ class TurnRequest:
 
 
 def reply_object(reply) -> dict[str, Any]:
-    """DESIGN.md's `ask --json` object plus message_id and options (clarify candidate labels)."""
-    d = reply.to_dict()
-    d["message_id"] = getattr(reply, "message_id", None) or d.get("message_id") or uuid.uuid4().hex
-    d["options"] = clarify_options(reply)
-    return d
-
-
-def clarify_options(reply) -> list[str]:
-    if reply.decision.value != "clarify":
-        return []
-    cands = (reply.signals or {}).get("candidates") or ()
-    labels = [c.get("label") if isinstance(c, Mapping) else getattr(c, "label", None) for c in cands]
-    return [str(x) for x in labels if x]
+    """DESIGN.md's `ask --json` object (Reply.to_dict(): with message_id and options, the labels
+    of a clarifying question's choices)."""
+    return reply.to_dict()
 
 
 def turn_events(bot, req: TurnRequest) -> Iterator:
-    """Bot.events when the Bot has it, else Bot.ask as a single ReplyEvent."""
-    kwargs = {"session": req.session_id, "scope": dict(req.scope)}
-    if req.user is not None and _accepts_user(bot):
-        kwargs["user"] = req.user
-    if hasattr(bot, "events"):
-        yield from bot.events(req.question, **kwargs)
-        return
-    # Adapter until Bot.events lands: no streaming pieces, only the final Reply.
-    from ragbot.chat.events import ReplyEvent
-
-    yield ReplyEvent(bot.ask(req.question, **kwargs))
-
-
-def _accepts_user(bot) -> bool:
-    import inspect
-
-    return "user" in inspect.signature(bot.ask).parameters
+    """The Bot's typed events for one turn (ragbot.chat.events; ReplyEvent last)."""
+    return bot.events(req.question, session=req.session_id, scope=dict(req.scope), user=req.user)
 
 
 def check_question(state, text: str) -> str:
@@ -122,7 +96,7 @@ async def events(state, req: TurnRequest) -> AsyncIterator:
             state.metrics.ttft.observe(time.perf_counter() - t0)
             first = False
         if hasattr(item, "reply"):
-            on_reply(state, item.reply, time.perf_counter() - t0)
+            on_reply(state, req, item.reply, time.perf_counter() - t0)
         yield item
 
 
@@ -137,18 +111,16 @@ async def ask(state, req: TurnRequest):
     return reply
 
 
-def on_reply(state, reply, seconds: float) -> None:
+def on_reply(state, req: TurnRequest, reply, seconds: float) -> None:
+    """Metrics; the reply's sources and options for the transcript; the turn log (for feedback)
+    unless the Bot keeps one itself."""
     state.metrics.observe_turn(reply, seconds)
-    state.owners.add_message(reply_object_id(reply), reply.session_id)
+    state.owners.add_meta(reply.message_id, reply.session_id,
+                          {"sources": [s.to_dict() for s in reply.sources], "options": list(reply.options)})
+    if getattr(state.bot, "turnlog", None) is None:
+        from ragbot.state.turnlog import TurnRecord
 
-
-def reply_object_id(reply) -> str:
-    """The reply's message_id (stable: stored on the Reply when Bot sets it)."""
-    mid = getattr(reply, "message_id", None)
-    if not mid:  # Bot without message ids yet: mint one and remember it on the object
-        mid = uuid.uuid4().hex
-        object.__setattr__(reply, "message_id", mid)
-    return mid
+        state.feedback.turnlog.record(TurnRecord.from_reply(reply, req.question, user_id=req.user, scope=req.scope))
 
 
 def log_fields(request, reply) -> None:
