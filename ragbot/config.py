@@ -89,6 +89,9 @@ class KBConfig(_Model):
     loaders: LoaderConfig = LoaderConfig()
     index: IndexConfig = IndexConfig()
     listings: ListingsConfig = ListingsConfig()
+    lexical: bool = Field(True, description="fuse BM25 (bm25s) with dense retrieval by reciprocal rank fusion, so "
+                                            "rare exact words (titles, names, clause numbers) are found")
+    rrf_k: int = Field(60, ge=1, description="reciprocal rank fusion constant (Cormack et al. 2009)")
     faq_near_duplicate_ratio: float = Field(90.0, ge=0, le=100, description="rapidfuzz token_set_ratio")
 
 
@@ -259,7 +262,7 @@ class ConversationConfig(_Model):
     max_question_chars: int = Field(2000, ge=10, description="longer questions are refused with InputError")
 
 
-_KB_KEYS = ("embedder", "chunking", "loaders", "index", "listings", "faq_near_duplicate_ratio")
+_KB_KEYS = ("embedder", "chunking", "loaders", "index", "listings", "lexical", "rrf_k", "faq_near_duplicate_ratio")
 
 
 class BotConfig(_Model):

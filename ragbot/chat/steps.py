@@ -88,7 +88,8 @@ class Retrieval:
 
     @property
     def top_score(self) -> float | None:
-        return self.hits[0].score if self.hits else None
+        """The best cosine among the hits (fused ranking may put a lexical match first)."""
+        return max(h.score for h in self.hits) if self.hits else None
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,8 @@ class KnowledgeBase:
         self.config = getattr(config, "kb", config) or KBConfig()  # a BotConfig's kb section works too
         self.embedder = embedder or make_embedder(self.config.embedder)
         self._gen: Generation | None = None
+        self._lexical = None  # (generation, LexicalIndex), built on first hybrid search
+        self._id_by_chunk: dict[str, int] = {}
 
     # ---------------------------------------------------------------- opening
     @classmethod
@@ -168,7 +170,38 @@ class KnowledgeBase:
         if not query or not query.strip():
             raise InputError("the search query is empty")
         q = self.embedder.embed_query(query)
-        return self.search_vectors(q[None, :], k=k, scope=scope, include_unscoped=include_unscoped, sources=sources)[0]
+        dense = self.search_vectors(q[None, :], k=k, scope=scope, include_unscoped=include_unscoped, sources=sources)[0]
+        if not self.config.lexical:
+            return dense
+        return self._fuse(query, q, dense, k, self._gen.store.allowed_ids(scope, include_unscoped, sources))
+
+    def _fuse(self, query: str, q: np.ndarray, dense: list[Hit], k: int, allowed) -> list[Hit]:
+        """Dense and BM25 rankings fused by reciprocal rank fusion (kb/lexical.py); every Hit keeps
+        its cosine score (BM25-only hits get theirs from the stored vectors)."""
+        from ragbot.kb.lexical import rrf
+
+        lexical = [i for i, _ in self.lexical_index().search(query, k, allowed)]
+        dense_by_id = {self._id_by_chunk[h.chunk.chunk_id]: h for h in dense}
+        order = rrf([list(dense_by_id), lexical], self.config.rrf_k)[:k]
+        extra = [i for i in order if i not in dense_by_id]
+        chunks = self.chunks_by_ids(extra)
+        cos = (self._gen.index.reconstruct(np.array(extra, np.int64)) @ q).tolist() if extra else []
+        found = {**{i: (h.chunk, h.score) for i, h in dense_by_id.items()},
+                 **{i: (chunks[i], float(c)) for i, c in zip(extra, cos)}}
+        return [Hit(chunk=found[i][0], score=found[i][1], rank=r) for r, i in enumerate(order)]
+
+    def lexical_index(self):
+        """The BM25 index of the current generation, built on first use (kb/lexical.py)."""
+        from ragbot.kb.lexical import LexicalIndex
+
+        if getattr(self, "_lexical", None) is None or self._lexical[0] is not self._gen:
+            ids = self._gen.index.ids()
+            chunks = self.chunks_by_ids(ids.tolist())
+            kept = [int(i) for i in ids if int(i) in chunks]
+            self._id_by_chunk = {chunks[i].chunk_id: i for i in kept}
+            self._lexical = (self._gen, LexicalIndex(kept, [chunks[i].text for i in kept]))
+        return self._lexical[1]
+
 
     # ---------------------------------------------------------------- writing
     def ingest(self, paths: Iterable[str | os.PathLike], scope: Mapping[str, str] | None = None,

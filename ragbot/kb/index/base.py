@@ -30,6 +30,10 @@ class VectorIndex(Protocol):
         """int64 (ntotal,) ids in insertion order."""
         ...
 
+    def reconstruct(self, ids: np.ndarray) -> np.ndarray:
+        """float32 (len(ids), dim): the stored vectors of `ids` (InputError for an unknown id)."""
+        ...
+
     def save(self, path) -> None:
         """Write the index to `path` (callers make it atomic)."""
         ...

@@ -36,6 +36,14 @@ class NumpyIndex:
         """int64 (ntotal,) ids in insertion order."""
         return self._ids.copy()
 
+    def reconstruct(self, ids: np.ndarray) -> np.ndarray:
+        """float32 (len(ids), dim) stored vectors of the given ids; InputError for unknown ids."""
+        pos = {int(i): n for n, i in enumerate(self._ids)}
+        try:
+            return self._vectors[[pos[int(i)] for i in np.asarray(ids).reshape(-1)]]
+        except KeyError as e:
+            raise InputError(f"id {e.args[0]} is not in the index") from e
+
     def copy(self) -> "NumpyIndex":
         out = NumpyIndex(self._dim)
         out._vectors, out._ids = self._vectors.copy(), self._ids.copy()
