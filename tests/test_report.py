@@ -228,3 +228,27 @@ def test_exported_eval_file_runs_through_run_eval(stores, small_kb, tmp_path):
     result = run_eval(bot, cases)
     conf = result["metrics"]["confusion"]
     assert sum(sum(row.values()) for row in conf.values()) == len(cases) == len(result["cases"])
+
+
+@pytest.mark.slow
+def test_cli_report_and_feedback_export(stores, log, tmp_path):
+    import typer
+    from typer.testing import CliRunner
+
+    from ragbot.tune.feedback_cli import feedback_app, report_cmd
+
+    app = typer.Typer()
+    app.command("report")(report_cmd)
+    app.add_typer(feedback_app, name="feedback")
+    kb = tmp_path / "kb"
+    r = CliRunner().invoke(app, ["report", "--kb", str(kb), "--out", str(tmp_path / "r.html"), "--since",
+                                 "2026-10-25", "--gaps-csv", str(tmp_path / "g.csv"), "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["turns"] == sum(r.ts >= END_TS - 7 * 86400 for r in log.records) and out["gaps"] >= 1
+    assert _no_pii((tmp_path / "r.html").read_text(encoding="utf-8"), log) == []
+    r = CliRunner().invoke(app, ["report", "--kb", str(kb), "--since", "last week"])
+    assert r.exit_code == 2 and "YYYY-MM-DD" in r.output
+    r = CliRunner().invoke(app, ["feedback", "export", "--kb", str(kb), "--out", str(tmp_path / "x"), "--no-training",
+                                 "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["counts"]["eval_cases"] == len(load_cases(tmp_path / "x" / "eval.jsonl"))

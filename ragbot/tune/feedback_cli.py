@@ -146,7 +146,7 @@ def feedback_export(kb: str = KB_OPT, out: str = typer.Option(..., "--out", help
         from ragbot.kb import KnowledgeBase
 
         cfg = BotConfig.load(kb)
-        knowledge, pc, k = KnowledgeBase.open(kb, config=cfg), cfg.prompt, cfg.retrieval.k_prompt
+        knowledge, pc, k = KnowledgeBase.open(kb, config=cfg.kb), cfg.prompt, cfg.retrieval.k_prompt
         counter = LlamaCppGenerator(cfg.generator.model_copy(update={"lora_path": None})).count_tokens
     report = export_feedback(log, fb, out, kb=knowledge, prompt_config=pc, count_tokens=counter, k=k,
                              since=parse_date(since))
@@ -244,7 +244,7 @@ def report_cmd(kb: str = KB_OPT, out: str = typer.Option("report.html", "--out",
     from ragbot.tune.report import build_report, export_gaps_csv, write_html
 
     _, log, fb, _ = _stores(kb)
-    report = build_report(log, fb, make_embedder(BotConfig.load(kb).embedder), since=parse_date(since))
+    report = build_report(log, fb, make_embedder(BotConfig.load(kb).kb.embedder), since=parse_date(since))
     path = write_html(report, out)
     if gaps_csv:
         export_gaps_csv(report, gaps_csv)
