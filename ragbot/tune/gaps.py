@@ -127,18 +127,4 @@ def _labels(vecs: np.ndarray, threshold: float, max_points: int) -> np.ndarray:
     return labels
 
 
-def gap_items(turns: Sequence, down: Mapping[str, str | None], rules: Sequence[str] = GAP_RULES,
-              down_reasons: Sequence[str | None] = GAP_DOWN_REASONS) -> list[tuple[str, str]]:
-    """(question, cause) of every gap turn: turns (objects or tuples with message_id, question,
-    rule via attributes) whose rule is in `rules`, or rated down (`down`: message_id -> reason)
-    with a reason in `down_reasons`."""
-    out = []
-    for t in turns:
-        if t.rule in rules:
-            out.append((t.question, t.rule))
-        elif t.message_id in down and down[t.message_id] in down_reasons:
-            out.append((t.question, "rated_down"))
-    return out
-
-
-__all__ = ["GAP_DOWN_REASONS", "GAP_RULES", "GapCluster", "clean_question", "cluster_questions", "gap_items"]
+__all__ = ["GAP_DOWN_REASONS", "GAP_RULES", "GapCluster", "clean_question", "cluster_questions"]
