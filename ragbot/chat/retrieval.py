@@ -47,6 +47,7 @@ class Group:
     label: str
     scope: Mapping[str, str] = field(default_factory=dict)
     source: str | None = None
+    aliases: tuple[str, ...] = ()
 
 
 def group_of(hit: Hit) -> Group:
@@ -61,7 +62,8 @@ def group_for(source: str, doc_type: str, scope: Mapping[str, str], metadata: Ma
                      scope=dict(items))
     meta = metadata or {}
     label = (meta.get("name") or meta.get("title")) if doc_type == "listing" else None
-    return Group(("source", source), str(label or humanize(source)).strip()[:80], source=source)
+    return Group(("source", source), str(label or humanize(source)).strip()[:80], source=source,
+                 aliases=tuple(str(a) for a in meta.get("aliases") or ()))
 
 
 def rewrite_query(question: str, history: Sequence[Turn], max_words: int = 10) -> str:
@@ -84,7 +86,63 @@ def named_groups(text: str, groups: Sequence[Group]) -> list[Group]:
     """Groups the text names. A group is named when its whole label (two or more words, not all
     generic) occurs in the text as a phrase ("... at Pine Avenue Lofts" names "Pine Avenue"), or
     when a label word no other label has (>= 4 letters) occurs together with a second label word
-    ("the Ontario agreement" names "Ontario Residential Tenancy Agreement")."""
+    ("the Ontario agreement" names "Ontario Residential Tenancy Agreement"), or by one of its
+    ingest aliases (`alias_named`: a party, a heading, "the one-page lease")."""
+    by_label = _label_named(text, groups)
+    keys = {g.key for g in by_label}
+    return by_label + [g for g in alias_named(text, groups) if g.key not in keys]
+
+
+_DOC_WORD = r"(lease|leases|agreement|contract|document|tenancy|rental)"
+
+
+def alias_named(text: str, groups: Sequence[Group]) -> list[Group]:
+    """Groups named by an alias (kb/ingest/aliases.py). A name alias (party, title, heading)
+    names its group when at least two of its content words (all, if it has one) occur in the
+    text, one of them found in no other group's aliases (or one such word of six letters or more,
+    "Neuromolecular"); a descriptor ("one-page", "commercial",
+    "short") names its group when it stands before a document word ("the commercial office
+    lease") and no other group has it. Words match with rapidfuzz ratio >= 90 (typos)."""
+    from rapidfuzz import fuzz as _fuzz, process
+
+    words_in = _tokens(text)
+    low = " ".join(text.lower().split())
+    content = {g.key: [[w for w in _tokens(a) if len(w) >= 3 and w not in _STOP and w not in _ALIAS_GENERIC]
+                       for a in g.aliases] for g in groups}
+    df: dict[str, int] = {}
+    for key, lists in content.items():
+        for w in {w for ws in lists for w in ws}:
+            df[w] = df.get(w, 0) + 1
+    desc_df: dict[str, int] = {}
+    for g in groups:
+        for a in {a.lower() for a in g.aliases if " " not in a.strip() or a.lower().endswith(" page")}:
+            desc_df[a] = desc_df.get(a, 0) + 1
+
+    def present(w: str) -> bool:
+        return bool(words_in) and process.extractOne(w, words_in, scorer=_fuzz.ratio, score_cutoff=90) is not None
+    named = []
+    for g in groups:
+        hit = False
+        for ws in content[g.key]:
+            found = [w for w in ws if present(w)]
+            distinct = [w for w in found if df[w] == 1]
+            if ws and distinct and (len(found) >= min(2, len(ws)) or any(len(w) >= 6 for w in distinct)):
+                hit = True
+        for a in g.aliases:
+            d = a.lower()
+            if desc_df.get(d) == 1 and re.search(rf"\b(the|a|that|this|your|my)\s+{re.escape(d)}\b(\s+\w+){{0,2}}\s+{_DOC_WORD}\b", low):
+                hit = True
+        if hit:
+            named.append(g)
+    return named
+
+
+_ALIAS_GENERIC = {"lease", "agreement", "tenancy", "residential", "apartment", "sample", "page", "landlord", "tenant",
+                  "llc", "inc", "ltd", "corp", "company", "the", "and", "limited", "partnership", "properties",
+                  "property", "exhibit", "article", "parties", "occupants", "office", "commercial", "short", "long"}
+
+
+def _label_named(text: str, groups: Sequence[Group]) -> list[Group]:
     words = set(_tokens(text))
     norm = " " + " ".join(_tokens(text)) + " "
     content = {g.key: {t for t in _tokens(g.label) if len(t) >= 3 and t not in _STOP} for g in groups}

@@ -159,10 +159,11 @@ def understand(ctx: TurnContext, req: TurnRequest) -> Understanding:
 
     c = ctx.config.conversation
     history = tuple(history_window(req.history, c.history_turns, c.history_chars))
-    level, p = _urgency(ctx, req.question)
+    chosen = match_candidate(req.question, req.pending["candidates"]) if req.pending else None
+    # a clarification answer ("Oak Street") is no new message to screen: its question already was
+    level, p = (None, None) if chosen else _urgency(ctx, req.question)
     base = dict(intents=detect_intents(req.question), history=history, urgency=level, urgency_score=p,
                 focus=req.focus)
-    chosen = match_candidate(req.question, req.pending["candidates"]) if req.pending else None
     if chosen:
         question = req.pending["question"]
         scope = {**req.scope, **chosen.get("scope", {})}

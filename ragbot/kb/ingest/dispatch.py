@@ -12,6 +12,7 @@ from ragbot.types import DOC_TYPES, Document
 from ragbot.kb.ingest._io import TABLE_EXTENSIONS, find_field, peek_fields
 from ragbot.kb.ingest.faq import faq_documents_from_headings, has_faq_fields, load_faq_markdown, load_faq_table
 from ragbot.kb.ingest.listings import load_listings
+from ragbot.kb.ingest.aliases import with_aliases
 from ragbot.kb.ingest.pdf import load_pdf
 from ragbot.kb.ingest.text import load_html_text, load_text
 
@@ -113,7 +114,7 @@ def load_file(path: Path, doc_type: str, config: LoaderConfig, field_types: Mapp
     if path.stat().st_size == 0:
         raise IngestError(str(path), "empty file")
     if ext == ".pdf":
-        return load_pdf(path, _text_type(path, doc_type), config)
+        return with_aliases(path, load_pdf(path, _text_type(path, doc_type), config))
     if ext in TABLE_EXTENSIONS:
         if doc_type not in ("faq", "listing"):
             detected = table_type(path, config)
@@ -124,7 +125,7 @@ def load_file(path: Path, doc_type: str, config: LoaderConfig, field_types: Mapp
         return load_faq_markdown(path)
     if doc_type == "faq" and ext in HTML_EXTENSIONS:
         return faq_documents_from_headings(path, load_html_text(path))
-    return load_text(path, _text_type(path, doc_type))
+    return with_aliases(path, load_text(path, _text_type(path, doc_type)))
 
 
 def _text_type(path: Path, doc_type: str) -> str:
