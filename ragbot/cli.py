@@ -203,15 +203,18 @@ def eval_cmd(file: str = typer.Argument(..., help="eval JSONL (DESIGN.md format)
              adapter: Optional[str] = typer.Option(
                  None, "--adapter", help="LoRA adapter GGUF to evaluate instead of the KB config's "
                                          "generator.lora_path; 'none' evaluates the base model"),
+             split: Optional[str] = typer.Option(None, "--split", help="only the cases whose \"split\" is this "
+                                                                       "(e.g. heldout)"),
+             by_group: bool = typer.Option(False, "--by-group", help="also print the metrics of every document group"),
              json_out: bool = JSON_OPT):
-    """Run an eval file through the bot: hit@k, decisions, facts, handoffs, latency."""
+    """Run an eval file through the bot: hit@k, decisions, facts, handoffs, emergencies, latency."""
     from ragbot.bot import Bot
     from ragbot.config import BotConfig
     from ragbot.tune.evaluation import load_cases, run_eval
     from ragbot.kb.scope import parse_scope_args
 
     _quiet_logs(json_out)
-    cases = load_cases(file)
+    cases = load_cases(file, split=split)
     config = BotConfig.load(kb)
     if adapter is not None:
         config.generator.lora_path = None if adapter.lower() == "none" else str(Path(adapter).resolve())
@@ -231,7 +234,21 @@ def eval_cmd(file: str = typer.Argument(..., help="eval JSONL (DESIGN.md format)
     if json_out:
         _emit(result)
         return
-    m = result["metrics"]
+    _print_metrics(result["metrics"])
+    if by_group:
+        for g, gm in result.get("by_group", {}).items():
+            typer.echo(f"  {g:28s} n={gm['cases']:3d} decision accuracy {_fmt(gm['decision_accuracy'])} "
+                       f"fact recall {_fmt(gm['fact_recall'])} handoff recall {_fmt(gm['handoff_recall'])}")
+    for c in result["cases"]:
+        if not c["correct"]:
+            typer.echo(f"  miss {c['id']}: expected {c['expected']}, got {c['predicted']} ({c['rule']})")
+
+
+def _fmt(x) -> str:
+    return "n/a" if x is None else f"{x:.3f}"
+
+
+def _print_metrics(m: dict) -> None:
     for key, val in m.items():
         if key == "confusion":
             typer.echo("confusion (rows expected, columns predicted: answer clarify handoff)")
@@ -241,9 +258,6 @@ def eval_cmd(file: str = typer.Argument(..., help="eval JSONL (DESIGN.md format)
             typer.echo(f"{key}: " + ", ".join(f"{a}={b:.0f}" for a, b in val.items()))
         else:
             typer.echo(f"{key}: {val if val is None or isinstance(val, int) else round(val, 3)}")
-    for c in result["cases"]:
-        if not c["correct"]:
-            typer.echo(f"  miss {c['id']}: expected {c['expected']}, got {c['predicted']} ({c['rule']})")
 
 
 @app.command()
@@ -254,6 +268,8 @@ def calibrate(file: str = typer.Argument(..., help="labelled eval JSONL (DESIGN.
                                                        help="floor on the share of expected handoffs handed off"),
               save: bool = typer.Option(True, "--save/--no-save", help="store the fitted thresholds in the KB's config.json"),
               force: bool = typer.Option(False, "--force", help="save even when cross-validation says the fit is worse"),
+              split: Optional[str] = typer.Option(None, "--split", help="fit only on the cases whose \"split\" is this "
+                                                                        "(e.g. tune); report the others with ragbot eval"),
               json_out: bool = JSON_OPT):
     """Fit the gate thresholds on a labelled set (each case runs once, then the gate is replayed).
     The fit is stored only when its mean held-out accuracy is not below the current thresholds'
@@ -262,7 +278,7 @@ def calibrate(file: str = typer.Argument(..., help="labelled eval JSONL (DESIGN.
     from ragbot.tune.evaluation import load_cases
 
     _quiet_logs(json_out)
-    cases = load_cases(file)
+    cases = load_cases(file, split=split)
     progress = None
     if not json_out:
         from tqdm.auto import tqdm
@@ -275,7 +291,8 @@ def calibrate(file: str = typer.Argument(..., help="labelled eval JSONL (DESIGN.
     if json_out:
         _emit(out)
         return
-    typer.echo(f"{report.all_before.n} cases, {report.folds} folds, handoff recall floor {min_handoff_recall:.2f}")
+    by = "document groups left out one at a time" if all(c.group for c in cases) else "folds"
+    typer.echo(f"{report.all_before.n} cases, {report.folds} {by}, handoff recall floor {min_handoff_recall:.2f}")
     typer.echo(f"{'threshold':24s} {'before':>9s} {'after':>9s}")
     for name, (b, a) in report.changes().items():
         typer.echo(f"{name:24s} {b:9.3f} {a:9.3f}" + ("" if abs(a - b) < 1e-9 else "  *"))

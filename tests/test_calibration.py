@@ -244,3 +244,12 @@ def test_ambiguity_margin_and_clarify_quote_floor_are_fitted_from_competitors():
     assert 0.35 <= rep.after.min_clarify_quote_score <= 0.55
     # replay is what turn.py would decide: no clarification beyond the recording window
     assert max(candidate_values("ambiguity_margin", rows, start)) <= 0.3
+
+
+def test_cases_with_groups_are_cross_validated_leaving_one_group_out():
+    rec = synthetic(n_answer=6, n_oos=3, n_intent=3, n_clarify=0)
+    grouped = [RecordedCase(r.id, r.expected, r.signals, group=f"g{i % 3}") for i, r in enumerate(rec)]
+    folds = folds_of(grouped, 5)
+    assert sorted(set(folds)) == [0, 1, 2]  # one fold per document group, whatever k says
+    assert all(f == int(r.group[1]) for f, r in zip(folds, grouped))
+    assert calibrate(grouped, GateConfig(), folds=5).folds == 3

@@ -118,3 +118,24 @@ def test_gate_signals_from_dict_json_and_live_forms():
     assert gate_signals_from_dict({}) == GateSignals()
     with pytest.raises(InputError, match="groundedness"):
         gate_signals_from_dict({"groundedness": 2.0})
+
+
+def test_groups_splits_and_emergency_recall(tmp_path):
+    import json as _json
+
+    from ragbot.tune.evaluation import CaseResult, load_cases, metrics
+
+    f = tmp_path / "e.jsonl"
+    rows = [{"id": "a", "question": "q1?", "expected_decision": "answer", "group": "lease:x", "split": "tune"},
+            {"id": "b", "question": "q2?", "expected_decision": "handoff", "group": "general", "split": "heldout",
+             "expected_urgency": "emergency"}]
+    f.write_text("\n".join(_json.dumps(r) for r in rows) + "\n")
+    held = load_cases(f, split="heldout")
+    assert [c.id for c in held] == ["b"] and held[0].group == "general" and held[0].expected_urgency == "emergency"
+    with pytest.raises(InputError, match="split 'nope'"):
+        load_cases(f, split="nope")
+
+    def res(urgency):
+        return CaseResult("b", "handoff", "handoff", True, 0.9, "r", "r", "t", [], None, 0, 0, [], 1.0, {},
+                          expected_urgency="emergency", urgency=urgency)
+    assert metrics([res("emergency"), res("normal")])["emergency_recall"] == 0.5

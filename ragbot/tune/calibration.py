@@ -26,7 +26,8 @@ Method
    handoff recall, then accuracy). A threshold moves only when that gains something; it then
    takes the midpoint of the widest run (in value) of adjacent equally good values: the widest
    margin to both sides, however densely the recorded values crowd one end. Passes repeat until one improves nothing (at most `max_passes`).
-4. Cross-validation: stratified k folds (by expected decision, deterministic); per fold, fit on
+4. Cross-validation: leave one document group out when the cases carry groups (eval field
+   "group"), else stratified k folds (by expected decision, deterministic); per fold, fit on
    the other folds and score the held-out fold with the starting and the fitted thresholds. The
    means of those held-out scores are what to trust; the thresholds stored are then fitted on
    all cases.
@@ -207,8 +208,13 @@ def fit(recorded: Sequence[RecordedCase], start: GateConfig, min_handoff_recall:
 
 
 def folds_of(recorded: Sequence[RecordedCase], k: int) -> list[int]:
-    """Fold index per case: stratified by expected decision, order by a hash of the id
-    (deterministic, independent of file order), dealt round-robin."""
+    """Fold index per case. When every case has a document group (eval field "group") and there
+    are two or more, leave-one-group-out: a case's fold is its group, so thresholds are always
+    scored on documents they were not fitted on. Otherwise stratified by expected decision, ordered
+    by a hash of the id (deterministic, independent of file order), dealt round-robin into k."""
+    groups = sorted({r.group for r in recorded})
+    if len(groups) >= 2 and all(r.group for r in recorded):
+        return [groups.index(r.group) for r in recorded]
     fold = [0] * len(recorded)
     i = 0
     for d in DECISIONS:
@@ -273,7 +279,7 @@ def calibrate(recorded: Sequence[RecordedCase], start: GateConfig, folds: int = 
     report_folds = []
     if folds >= 2 and len(recorded) >= folds:
         assign = folds_of(recorded, folds)
-        for f in range(folds):
+        for f in range(max(assign) + 1):
             train = [r for r, a in zip(recorded, assign) if a != f]
             test = [r for r, a in zip(recorded, assign) if a == f]
             if not test or not train:

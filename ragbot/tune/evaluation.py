@@ -40,10 +40,14 @@ class EvalCase:
     expected_sources: tuple[str, ...] = ()
     must_include: tuple[str, ...] = ()
     must_not_include: tuple[str, ...] = ()
+    group: str = ""
+    split: str = ""
+    expected_urgency: str = ""
 
 
-def load_cases(path: str | Path) -> list[EvalCase]:
-    """Parse an eval JSONL file; raises InputError naming the line and field on bad input."""
+def load_cases(path: str | Path, split: str | None = None) -> list[EvalCase]:
+    """Parse an eval JSONL file (optionally only the cases whose "split" is `split`); raises
+    InputError naming the line and field on bad input."""
     path = Path(path)
     cases = []
     for n, obj in iter_jsonl_objects(path, "eval file"):
@@ -62,9 +66,13 @@ def load_cases(path: str | Path) -> list[EvalCase]:
                               scope=dict(obj.get("scope") or {}),
                               expected_sources=tuple(obj.get("expected_sources") or ()),
                               must_include=tuple(obj.get("must_include") or ()),
-                              must_not_include=tuple(obj.get("must_not_include") or ())))
+                              must_not_include=tuple(obj.get("must_not_include") or ()),
+                              group=str(obj.get("group") or ""), split=str(obj.get("split") or ""),
+                              expected_urgency=str(obj.get("expected_urgency") or "")))
+    if split is not None:
+        cases = [c for c in cases if c.split == split]
     if not cases:
-        raise InputError(f"{path}: no cases")
+        raise InputError(f"{path}: no cases" + (f" with split {split!r}" if split is not None else ""))
     return cases
 
 
@@ -96,6 +104,9 @@ class CaseResult:
     latency_ms: float
     timings_ms: dict[str, float]
     signals: dict[str, Any] = field(default_factory=dict)
+    group: str = ""
+    expected_urgency: str = ""
+    urgency: str = ""
 
 
 def score_case(case: EvalCase, reply: Reply, retrieved_sources: Sequence[str] | None) -> CaseResult:
@@ -110,7 +121,8 @@ def score_case(case: EvalCase, reply: Reply, retrieved_sources: Sequence[str] | 
                       reason=reply.reason, text=reply.text, sources=[s.source for s in reply.sources],
                       retrieval_hit=hit, facts_found=found, facts_total=len(case.must_include), violations=violations,
                       latency_ms=float(reply.timings_ms.get("total", 0.0)), timings_ms=dict(reply.timings_ms),
-                      signals=reply.to_dict()["signals"])
+                      signals=reply.to_dict()["signals"], group=case.group, expected_urgency=case.expected_urgency,
+                      urgency=reply.ticket.urgency if reply.ticket else "")
 
 
 def run_eval(bot, cases: Sequence[EvalCase], k: int = 5, scope: Mapping[str, str] | None = None,
@@ -128,7 +140,11 @@ def run_eval(bot, cases: Sequence[EvalCase], k: int = 5, scope: Mapping[str, str
             retrieved = [h.chunk.source for h in bot.kb.search(case.question, k=k, scope=case_scope or None,
                                                                include_unscoped=True)]
         results.append(score_case(case, reply, retrieved))
-    return {"metrics": metrics(results, k), "cases": [r.__dict__ for r in results]}
+    out = {"metrics": metrics(results, k), "cases": [r.__dict__ for r in results]}
+    groups = sorted({r.group for r in results if r.group})
+    if groups:
+        out["by_group"] = {g: metrics([r for r in results if r.group == g], k) for g in groups}
+    return out
 
 
 def metrics(results: Sequence[CaseResult], k: int = 5) -> dict[str, Any]:
@@ -156,7 +172,14 @@ def metrics(results: Sequence[CaseResult], k: int = 5) -> dict[str, Any]:
         "coverage": len(answered) / n if n else None,
         "accuracy_when_answered": sum(r.expected == "answer" for r in answered) / len(answered) if answered else None,
         "latency_ms": {"p50": float(np.percentile(lat, 50)), "p95": float(np.percentile(lat, 95))},
+        "emergency_recall": _emergency_recall(results),
     }
+
+
+def _emergency_recall(results: Sequence[CaseResult]) -> float | None:
+    """Share of cases labelled expected_urgency "emergency" handed off with urgency emergency."""
+    em = [r for r in results if r.expected_urgency == "emergency"]
+    return sum(r.urgency == "emergency" for r in em) / len(em) if em else None
 
 
 def gate_signals_from_dict(signals: Mapping[str, Any]):
