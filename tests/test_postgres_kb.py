@@ -146,12 +146,16 @@ def test_manifest_checks_embedder_and_dimension(pg_dsn, pg_schema, tmp_path):
 
 @pytest.mark.slow
 def test_two_workers_share_one_kb(pg_dsn, pg_schema, tmp_path):
-    """A second KnowledgeBase object (another worker) sees what the first ingests, at once."""
+    """A second KnowledgeBase object (another worker) sees what the first ingests: its reader
+    notices the new generation with one query and reloads."""
     writer = _kb(pg_dsn, pg_schema)
     writer.ingest([_docs(tmp_path, 2)])
     reader = _kb(pg_dsn, pg_schema, create=False)
     assert {h.chunk.source for h in reader.search("late fee", k=5)} == {"doc0.md", "doc1.md"}
     writer.ingest([_docs(tmp_path, 2, prefix="extra")], scope={"property": "oak"})
+    storage = reader.storage
+    assert storage.current_generation(reader.store) == writer.generation == reader.generation + 1
+    reader.reload()
     assert {h.chunk.source for h in reader.search("late fee", k=5, scope={"property": "oak"})} == {
         "extra0.md", "extra1.md"}
     writer.close()

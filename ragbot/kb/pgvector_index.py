@@ -93,6 +93,21 @@ class PgVectorIndex:
         rows = self.conn.execute(f"SELECT id FROM {TABLE} ORDER BY id").fetchall()
         return np.array([r[0] for r in rows], dtype=np.int64)
 
+    def reconstruct(self, ids: np.ndarray) -> np.ndarray:
+        """float32 (len(ids), dim): the stored vectors of `ids`, in that order (InputError for
+        an unknown id)."""
+        want = [int(i) for i in np.asarray(ids, dtype=np.int64).reshape(-1)]
+        rows = dict(self.conn.execute(f"SELECT id, embedding FROM {TABLE} WHERE id = ANY(%s)", (want,),
+                                      prepare=False).fetchall())
+        missing = [i for i in want if i not in rows]
+        if missing:
+            raise InputError(f"id {missing[0]} is not in the index")
+        out = np.empty((len(want), self._dim), dtype=np.float32)
+        for n, i in enumerate(want):
+            v = rows[i]
+            out[n] = v.to_numpy() if hasattr(v, "to_numpy") else v  # pgvector.Vector or ndarray
+        return out
+
     def save(self, path) -> None:
         """Nothing to write: the index lives in PostgreSQL and is durable on commit."""
 

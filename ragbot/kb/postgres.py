@@ -273,6 +273,14 @@ class PostgresStorage:
         with contextlib.closing(self._connect()) as conn:
             return self._read_manifest(conn) is not None
 
+    @staticmethod
+    def current_generation(store: PgChunkStore) -> int | None:
+        """The generation number committed now, read through a loaded generation's store (one
+        small query): a worker compares it with its `manifest["generation"]` and reloads when
+        another process has ingested since (caches built per generation, such as BM25, go stale)."""
+        row = store.conn.execute("SELECT (data ->> 'generation')::bigint FROM kb_manifest WHERE id = 1").fetchone()
+        return None if row is None else int(row[0])
+
     def load(self) -> Generation:
         """The committed state. Raises KnowledgeBaseError when the schema holds no KB,
         IndexMismatchError for another format version."""
