@@ -18,6 +18,7 @@ import queue
 import threading
 import time
 import uuid
+from dataclasses import replace
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from ragbot.chat import prompts
@@ -175,13 +176,12 @@ class Bot:
         """Every group (scope value or source document) in the KB, cached per KB generation."""
         gen = self.kb.generation
         if self._catalog is None or self._catalog[0] != gen:
-            seen, groups = set(), []
+            groups: dict = {}
             for e in self.kb.source_catalog():
                 g = group_for(e.source, e.doc_type, e.scope, e.metadata)
-                if g.key not in seen:
-                    seen.add(g.key)
-                    groups.append(g)
-            self._catalog = (gen, groups)
+                prev = groups.get(g.key)  # a property's documents pool their aliases
+                groups[g.key] = g if prev is None else replace(prev, aliases=tuple(dict.fromkeys(prev.aliases + g.aliases)))
+            self._catalog = (gen, list(groups.values()))
         return self._catalog[1]
 
     def _handed_off_reply(self, sid: str, state: Mapping, t0: float, emit) -> Reply:

@@ -202,3 +202,22 @@ def test_recorded_signals_replay_the_live_decision(kb_dir):
     assert predict([case], bot.config.gate) == ["clarify"]
     strict = bot.config.gate.model_copy(update={"min_clarify_quote_score": 1.0})  # no quote is good enough
     assert predict([case], strict) != ["clarify"]
+
+
+def test_broad_request_about_a_named_property_gets_its_key_terms_quoted(kb_dir):
+    def no_model(messages):
+        raise AssertionError("a summary is quoted, not generated")
+    bot = Bot.open(kb_dir, config=_config(), embedder=HashingEmbedder(256), generator=ScriptedGenerator(no_model))
+    r = bot.ask("Tell me about Oak Street")
+    assert r.decision is Decision.ANSWER and r.rule == "summary", r.reason
+    assert "$1,450" in r.text and "cats" in r.text and "Pine" not in r.text
+    assert {s.source for s in r.sources} == {"oak_lease.md"} and "[1]" in r.text
+
+
+def test_follow_up_stays_in_the_property_of_the_previous_answer(kb_dir):
+    bot = _bot(kb_dir, ["The deposit is $2,000 [1].", "Cats and dogs under 40 lb are allowed [1]."])
+    r1 = bot.ask("How much is the security deposit at Pine Avenue?")
+    assert r1.decision is Decision.ANSWER and r1.sources[0].source == "pine_lease.md"
+    r2 = bot.ask("And pets?", session=r1.session_id)
+    assert r2.decision is Decision.ANSWER and all(s.source == "pine_lease.md" for s in r2.sources), r2.text
+    assert "Here is what Oak" not in r2.text

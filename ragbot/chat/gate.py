@@ -12,6 +12,7 @@
  5. >= 2 clarify candidates (`clarify_candidates`: competitors within ambiguity_margin whose
     quotes state different facts), no scope given    -> CLARIFY naming the candidates (ambiguous)
  6. FAQ fast-path match                               -> ANSWER   (faq)
+    broad request about a named document, key terms quoted -> ANSWER (summary)
     (1-6 are `precheck`: they need no generation, so the turn runs them before the model)
  7. nothing generated                                 -> HANDOFF  (no_generation)
  8. the draft verdict (`draft_verdict`): the draft is kept only when the model did not say it
@@ -99,6 +100,7 @@ class GateSignals:
     and its probability.
     named_document: the user named a document or property the KB holds (alias match); such a
     question is never out of scope on its cosine score alone.
+    summary: a broad request about a named document is answered with its quoted key terms.
     The gate, not the turn, decides whether the draft is kept (GateResult.keep_draft).
     """
 
@@ -125,6 +127,7 @@ class GateSignals:
     urgency: str | None = None
     urgency_score: float | None = None
     named_document: bool = False
+    summary: bool = False
 
     def __post_init__(self):
         for name in ("top_score", "second_score", "mean_logprob", "min_logprob", "groundedness", "quote_score"):
@@ -303,6 +306,10 @@ def precheck(signals: GateSignals, config: GateConfig) -> GateResult | None:
         r = retrieval_component(top, config)
         return _result(Decision.ANSWER, 0.5 + 0.5 * r,
                        f"rule faq: an FAQ answers the question (top retrieval score {top:.3f})", "faq", signals, score)
+    if signals.summary:
+        return _result(Decision.ANSWER, 0.5 + 0.5 * retrieval_component(top, config),
+                       "rule summary: a broad request about a named document, answered with its quoted key terms",
+                       "summary", signals, score)
     return None
 
 

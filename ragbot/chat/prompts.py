@@ -231,6 +231,11 @@ def handoff_message(urgency: str | None = None, rule: str | None = None, busines
     return HANDOFF_TEXTS[key].format(business=business_name)
 
 
+def summary_heading(label: str) -> str:
+    """The first line of a key-terms summary of a named document or property."""
+    return f"Here are the key terms of {label}, quoted:"
+
+
 def quote_heading(label: str) -> str:
     """The line above verbatim quotes when the model's draft is not shown; `label` names the
     quoted sentence's own document or property."""

@@ -56,11 +56,11 @@ def group_of(hit: Hit) -> Group:
 
 
 def group_for(source: str, doc_type: str, scope: Mapping[str, str], metadata: Mapping) -> Group:
+    meta = metadata or {}
     if scope:
         items = sorted(scope.items())
         return Group(("scope", ",".join(f"{k}={v}" for k, v in items)), " / ".join(humanize(v) for _, v in items),
-                     scope=dict(items))
-    meta = metadata or {}
+                     scope=dict(items), aliases=tuple(str(a) for a in meta.get("aliases") or ()))
     label = (meta.get("name") or meta.get("title")) if doc_type == "listing" else None
     return Group(("source", source), str(label or humanize(source)).strip()[:80], source=source,
                  aliases=tuple(str(a) for a in meta.get("aliases") or ()))

@@ -69,6 +69,7 @@ class Understanding:
     history: tuple[Turn, ...]
     resolved: bool = False
     followup: bool = False
+    broad: bool = False
     urgency: str | None = None
     urgency_score: float | None = None
     focus: Mapping[str, Any] | None = None
@@ -103,11 +104,12 @@ class Disambiguation:
 
 @dataclass(frozen=True)
 class FastPath:
-    """A stored answer that matches the question verbatim (kind "faq")."""
+    """An answer that needs no model: kind "faq" (a stored answer whose question matches, verbatim)
+    or "summary" (key terms of a named document, quoted); text cites hits as [n] = hits[n-1]."""
 
     kind: str
     text: str
-    hit: Hit
+    hits: tuple[Hit, ...]
 
 
 @dataclass(frozen=True)
@@ -172,7 +174,14 @@ def understand(ctx: TurnContext, req: TurnRequest) -> Understanding:
                              resolved=True, **base)
     query = rewrite_query(req.question, history)
     return Understanding(question=req.question, query=query, scope=dict(req.scope), sources=None,
-                         followup=query != req.question, **base)
+                         followup=query != req.question, broad=bool(_BROAD.match(req.question)), **base)
+
+
+_BROAD = re.compile(r"^\s*(please\s+|can you\s+|could you\s+)?(tell me (all |more )?about|describe|summari[sz]e|"
+                    r"give me (an |a )?(overview|summary|rundown) of|(an )?overview of|what are the (key|main) terms of|"
+                    r"what(\'s| is) (in|covered (by|in))\b)", re.I)
+SUMMARY_TOPICS = ("monthly rent amount and when rent is due", "security deposit amount", "lease term start and end dates",
+                  "notice required to end the tenancy", "late fee for late rent", "pets policy", "utilities paid by")
 
 
 def _urgency(ctx: TurnContext, text: str) -> tuple[str | None, float | None]:
@@ -251,7 +260,28 @@ def fast_path(ctx: TurnContext, u: Understanding, r: Retrieval) -> FastPath | No
                     scoped=bool(r.scope))
     if hit is None:
         return None
-    return FastPath("faq", str(hit.chunk.metadata.get("answer") or hit.chunk.text), hit)
+    return FastPath("faq", f"{hit.chunk.metadata.get('answer') or hit.chunk.text} [1]", (hit,))
+
+
+def summary(ctx: TurnContext, u: Understanding, r: Retrieval) -> FastPath | None:
+    """A broad request about one named document or property ("tell me about the Ontario lease"):
+    its key terms (SUMMARY_TOPICS), each the best sentence of that document for the topic when it
+    clears gate.min_quote_score, quoted with citations. None when the request is not broad, not
+    narrowed to one document/property, or fewer than two key terms are found."""
+    if not u.broad or not r.narrowed or not (r.named or r.sources or r.scope):
+        return None
+    found, hits = [], []
+    for topic in SUMMARY_TOPICS:
+        pool = ctx.kb.search(topic, k=3, scope=r.scope or None, include_unscoped=False, sources=r.sources)
+        q = select_quotes(topic, pool, ctx.kb.embedder, n=1)
+        if q and q[0].score >= ctx.config.gate.min_quote_score and q[0].text not in found:
+            found.append(q[0].text)
+            hits.append(pool[q[0].hit])
+    if len(found) < 2:
+        return None
+    label = r.named[0].label if r.named else group_of(hits[0]).label
+    lines = [prompts.summary_heading(label)] + [f"• “{s}” [{i + 1}]" for i, s in enumerate(found)]
+    return FastPath("summary", "\n".join(lines), tuple(hits))
 
 
 def answer_passages(ctx: TurnContext, r: Retrieval) -> list[Hit]:
@@ -329,7 +359,7 @@ def gate_signals(ctx: TurnContext, u: Understanding, r: Retrieval | None = None,
     if dis is not None and dis.competitors:
         s["competitors"] = dis.competitors
     if fast is not None:
-        s.update(faq_match=True, groundedness=1.0, cited=True)
+        s.update(faq_match=fast.kind == "faq", summary=fast.kind == "summary", groundedness=1.0, cited=True)
     if d is not None and v is not None:
         gen = d.generation
         s.update(generated=True, mean_logprob=gen.mean_logprob if gen.token_logprobs else None,

@@ -20,7 +20,7 @@ from ragbot.chat.events import DecisionEvent, SourcesEvent, TokenEvent
 from ragbot.chat.gate import GateResult, decide, precheck
 from ragbot.chat.retrieval import group_of
 from ragbot.chat.steps import (Draft, Retrieval, TurnContext, TurnRequest, Understanding,
-                               Verification, disambiguate, fast_path, gate_signals, generate, retrieve, understand,
+                               Verification, disambiguate, fast_path, gate_signals, generate, retrieve, summary, understand,
                                verify)
 from ragbot.types import Decision, Hit, Source
 
@@ -54,11 +54,12 @@ def run_turn(ctx: TurnContext, req: TurnRequest, emit: Callable[[Any], None] | N
     u = understand(ctx, req)
     r = retrieve(ctx, u)
     dis = disambiguate(ctx, u, r)
-    fast = fast_path(ctx, u, r)
+    fast = fast_path(ctx, u, r) or summary(ctx, u, r)
     pre = precheck(gate_signals(ctx, u, r, dis, fast), ctx.config.gate)  # gate, first time: no model needed?
     if pre is not None:
-        hits = (fast.hit,) if pre.rule == "faq" else tuple(dis.hits[c.label] for c in pre.candidates)
-        return _finish(ctx, emit, pre, u, r, hits, text=f"{fast.text} [1]" if pre.rule == "faq" else "")
+        if pre.rule in ("faq", "summary"):
+            return _finish(ctx, emit, pre, u, r, fast.hits, text=fast.text)
+        return _finish(ctx, emit, pre, u, r, tuple(dis.hits[c.label] for c in pre.candidates))
     d = generate(ctx, u, r)
     v = verify(ctx, u, d)
     result = decide(gate_signals(ctx, u, r, dis, None, d, v), ctx.config.gate)  # gate, second time

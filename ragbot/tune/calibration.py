@@ -72,13 +72,13 @@ class RecordedCase:
 def record_signals(bot, case: EvalCase, window: float = RECORD_WINDOW) -> GateSignals:
     """The gate signals of `case` from the turn's steps (module docstring, step 1)."""
     from ragbot.chat.steps import (TurnRequest, disambiguate, fast_path, gate_signals, generate, retrieve,
-                                   understand, verify)
+                                   summary, understand, verify)
 
     ctx = bot.turn_context()
     u = understand(ctx, TurnRequest(case.question, dict(case.scope), tuple(case.history)))
     r = retrieve(ctx, u)
     dis = disambiguate(ctx, u, r, window=window)
-    fast = fast_path(ctx, u, r)
+    fast = fast_path(ctx, u, r) or summary(ctx, u, r)
     pre = gate_signals(ctx, u, r, dis, fast)
     early = precheck(pre, ctx.config.gate)  # intents and urgency do not depend on thresholds
     if fast is not None or not r.hits or (early is not None and early.rule.startswith(("intent_", "urgency_"))):
