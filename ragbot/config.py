@@ -224,6 +224,12 @@ class GateConfig(_Model):
         0.3, ge=-1.0, le=1.0,
         description="question-to-quote similarity below which a quote-only reply is not sent -> HANDOFF")
     weight_quote: float = Field(0.2, ge=0.0, description="weight of quote_score in the confidence, when given")
+    offset_listing: float = Field(
+        0.0, ge=-0.5, le=0.5, description="added to the top cosine when the best hit is a listing row before the "
+        "retrieval floor and confidence are applied: long listing rows and PDF clauses score lower against a "
+        "question than FAQ pairs do, so one absolute floor hands off answerable listing questions")
+    offset_lease: float = Field(0.0, ge=-0.5, le=0.5, description="the same for lease (PDF) clauses")
+    offset_document: float = Field(0.0, ge=-0.5, le=0.5, description="the same for other documents and marketing copy")
     handoff_intents: list[str] = Field(
         default_factory=lambda: ["human", "legal", "discrimination", "complaint", "injection", "credentials"],
         description="intents (ragbot.chat.intents) that hand the turn to a person")

@@ -252,3 +252,12 @@ def test_invariants_over_random_signals():
         assert decide(s, configs[i % len(configs)]) == res  # deterministic
         seen.add(res.rule)
     assert len(seen) >= 12  # the random walk reaches most rules
+
+
+def test_doc_type_offsets_normalise_the_retrieval_floor():
+    listing = good(top_score=0.30, top_doc_type="listing", quote_score=0.7)
+    assert decide(listing, CFG).rule == "out_of_scope"  # 0.30 < the 0.35 floor
+    shifted = CFG.model_copy(update={"offset_listing": 0.1})
+    assert decide(listing, shifted).decision == Decision.ANSWER  # listings judged on their own scale
+    faq = good(top_score=0.30, top_doc_type="faq", quote_score=0.7)
+    assert decide(faq, shifted).rule == "out_of_scope"  # other doc types keep the floor

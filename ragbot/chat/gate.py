@@ -101,6 +101,8 @@ class GateSignals:
     named_document: the user named a document or property the KB holds (alias match); such a
     question is never out of scope on its cosine score alone.
     summary: a broad request about a named document is answered with its quoted key terms.
+    top_doc_type: doc_type of the best hit; the gate adds GateConfig.offset_<type> to top_score
+    (`effective_top`) so listing rows and PDF clauses are judged on their own scale.
     The gate, not the turn, decides whether the draft is kept (GateResult.keep_draft).
     """
 
@@ -128,6 +130,7 @@ class GateSignals:
     urgency_score: float | None = None
     named_document: bool = False
     summary: bool = False
+    top_doc_type: str | None = None
 
     def __post_init__(self):
         for name in ("top_score", "second_score", "mean_logprob", "min_logprob", "groundedness", "quote_score"):
@@ -183,6 +186,17 @@ def _clip(x: float) -> float:
     return 0.0 if x != x else max(0.0, min(1.0, x))
 
 
+def effective_top(signals: GateSignals, config: GateConfig) -> float | None:
+    """top_score plus the offset of the best hit's doc type (offset_listing, offset_lease,
+    offset_document; FAQ pairs 0): scores normalised per doc type."""
+    if signals.top_score is None:
+        return None
+    t = signals.top_doc_type
+    off = {"listing": config.offset_listing, "lease": config.offset_lease, "document": config.offset_document,
+           "marketing": config.offset_document}.get(t or "", 0.0)
+    return signals.top_score + off
+
+
 def retrieval_component(top_score: float | None, config: GateConfig) -> float:
     """r in [0, 1]: linear from min_retrieval_score (0) to good_retrieval_score (1)."""
     if top_score is None:
@@ -201,7 +215,7 @@ def answer_score(signals: GateSignals, config: GateConfig, keep_draft: bool | No
     quote_only = signals.generated and keep_draft is False
     parts = []
     if signals.top_score is not None:
-        parts.append((config.weight_retrieval, retrieval_component(signals.top_score, config)))
+        parts.append((config.weight_retrieval, retrieval_component(effective_top(signals, config), config)))
     if quote_only:
         parts.append((config.weight_groundedness, 1.0))
     elif signals.groundedness is not None:
@@ -285,7 +299,7 @@ def precheck(signals: GateSignals, config: GateConfig) -> GateResult | None:
     fired = _intent_rule(signals, config, score)
     if fired is not None:
         return fired
-    top = signals.top_score
+    top = effective_top(signals, config)
     if top is None or (top < config.min_retrieval_score and not signals.named_document):
         if top is None:
             conf, why = 1.0, "nothing was retrieved"

@@ -355,7 +355,9 @@ def gate_signals(ctx: TurnContext, u: Understanding, r: Retrieval | None = None,
     s: dict[str, Any] = dict(intents=dict(u.intents), urgency=u.urgency, urgency_score=u.urgency_score,
                              scope_given=bool(u.scope) or u.sources is not None)
     if r is not None:
-        s.update(top_score=r.top_score, scope_given=r.narrowed, named_document=bool(r.named) or u.resolved)
+        best = max(r.hits, key=lambda h: h.score) if r.hits else None
+        s.update(top_score=r.top_score, scope_given=r.narrowed, named_document=bool(r.named) or u.resolved,
+                 top_doc_type=best.chunk.doc_type if best else None)
     if dis is not None and dis.competitors:
         s["competitors"] = dis.competitors
     if fast is not None:

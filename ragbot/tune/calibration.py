@@ -50,10 +50,15 @@ from ragbot.chat.gate import GateSignals, decide, precheck
 RECORD_WINDOW = 0.3  # cosine window of competitors recorded for replaying ambiguity_margin (step 1)
 
 SEARCHED = ("min_retrieval_score", "min_clarify_quote_score", "ambiguity_margin", "min_mean_logprob", "min_token_logprob", "min_answer_confidence", "min_quote_score",
-            "min_groundedness")
+            "min_groundedness", "offset_listing", "offset_lease", "offset_document")
 _SIGNAL_OF = {"min_retrieval_score": "top_score", "min_quote_score": "quote_score",
               "min_groundedness": "groundedness", "min_mean_logprob": "mean_logprob",
               "min_token_logprob": "min_logprob"}
+_OFFSET_TYPES = {"offset_listing": "listing", "offset_lease": "lease", "offset_document": "document"}
+
+
+def _type_family(doc_type: str | None) -> str | None:
+    return "document" if doc_type == "marketing" else doc_type
 
 
 @dataclass(frozen=True)
@@ -146,6 +151,9 @@ def candidate_values(name: str, recorded: Sequence[RecordedCase], gate: GateConf
         vals = [r.signals.top_score - c.score for r in recorded for c in r.signals.competitors[1:]]
     elif name == "min_clarify_quote_score":
         vals = [c.quote_score for r in recorded for c in r.signals.competitors]
+    elif name in _OFFSET_TYPES:  # the offsets at which a case of that doc type crosses the floor
+        vals = [gate.min_retrieval_score - r.signals.top_score for r in recorded if r.signals.top_score is not None
+                and _OFFSET_TYPES[name] == _type_family(r.signals.top_doc_type)]
     else:
         vals = [getattr(r.signals, _SIGNAL_OF[name]) for r in recorded]
     vals = np.unique([float(v) for v in vals if v is not None and math.isfinite(v)])
