@@ -135,3 +135,14 @@ def test_conversation_started_on_one_worker_continues_on_another(workers, tmp_pa
     assert [t.role for t in turns] == ["user", "assistant", "user", "assistant"]
     assert turns[0].content == "What is the late fee?" and turns[2].content == "And when does it apply?"
     assert bots[1].sessions.messages("portal-42")[1]["message_id"] == first.message_id
+
+
+def test_open_state_db_picks_the_backend(pg_dsn, pg_schema, tmp_path):
+    from ragbot.state.db import StateDB
+    from ragbot.state.postgres import PostgresStateDB, open_state_db
+
+    local = open_state_db(tmp_path / "kb")
+    shared = open_state_db(pg_dsn, schema=pg_schema)
+    assert isinstance(local, StateDB) and isinstance(shared, PostgresStateDB)
+    local.close()
+    shared.close()

@@ -241,3 +241,14 @@ def _bools_as_integers(conn) -> None:
             return b"1" if obj else b"0"
 
     conn.adapters.register_dumper(bool, BoolAsInt)
+
+
+def open_state_db(location, schema: str = "ragbot_state"):
+    """The state database of a knowledge base: PostgresStateDB for a postgresql:// location (the
+    KB's DSN), else the SQLite StateDB in the KB directory. For `StateDB.for_kb(...)` callers."""
+    from ragbot.kb.postgres import is_postgres_url
+    from ragbot.state.db import StateDB
+
+    if is_postgres_url(str(location)):
+        return PostgresStateDB(str(location), schema=schema)
+    return StateDB.for_kb(location)
