@@ -56,8 +56,10 @@ class SentenceTransformerEmbedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         try:
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
         except ImportError as e:
             raise missing_dependency("sentence_transformers", package="sentence-transformers") from e
+        hf_logging.disable_progress_bar()  # its "Loading weights" bar printed on every command (and over chat's prompt)
         self._model = SentenceTransformer(str(path), device=self.device)
         if self.max_seq_length:
             self._model.max_seq_length = self.max_seq_length
