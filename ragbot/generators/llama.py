@@ -162,6 +162,19 @@ class LlamaCppGenerator:
         self.warm_up()
         return self._formatter(messages=validate_messages(messages)).prompt
 
+    def _prompt_tokens(self, llm, messages, max_tokens: int) -> tuple[list[int], int]:
+        """The chat-formatted prompt's tokens and the token budget left for the reply; InputError
+        when the prompt does not fit the context window."""
+        prompt = self._formatter(messages=validate_messages(messages)).prompt
+        add_bos = self._add_bos and not (self._bos_text and prompt.startswith(self._bos_text))
+        tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=add_bos, special=True)
+        n_ctx = llm.n_ctx()
+        if len(tokens) >= n_ctx - 1:
+            raise InputError(
+                f"the prompt has {len(tokens)} tokens but the context window (generator.n_ctx) is {n_ctx}; "
+                "lower prompt.max_passage_tokens / max_history_tokens or raise generator.n_ctx")
+        return tokens, min(max_tokens, n_ctx - len(tokens) - 1)
+
     def generate(
         self,
         messages: list[dict[str, str]],
@@ -186,15 +199,7 @@ class LlamaCppGenerator:
         llm = self.warm_up()
         import llama_cpp
 
-        prompt = self._formatter(messages=validate_messages(messages)).prompt
-        add_bos = self._add_bos and not (self._bos_text and prompt.startswith(self._bos_text))
-        tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=add_bos, special=True)
-        n_ctx = llm.n_ctx()
-        if len(tokens) >= n_ctx - 1:
-            raise InputError(
-                f"the prompt has {len(tokens)} tokens but the context window (generator.n_ctx) is {n_ctx}; "
-                "lower prompt.max_passage_tokens / max_history_tokens or raise generator.n_ctx")
-        max_tokens = min(max_tokens, n_ctx - len(tokens) - 1)
+        tokens, max_tokens = self._prompt_tokens(llm, messages, max_tokens)
         vocab = llama_cpp.llama_model_get_vocab(llm.model)
         n_vocab = llm.n_vocab()
         stops = StopStream(tuple(stop) + ((self._eos_text,) if self._eos_text else ()))
