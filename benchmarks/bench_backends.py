@@ -242,9 +242,13 @@ def bench_generation(dsn: str | None, port: int = 18431) -> dict:
     config = BotConfig()
     config.prompt.business_name = "Harborview Property Management"
     config.generator.n_threads = 2
-    kb = knowledge_kb(dsn, SentenceTransformerEmbedder(), config)
-    cases = load_cases(REPO / "knowledge" / "eval.jsonl")
+    from ragbot.chat.urgency import UrgencyClassifier
+
+    embedder = SentenceTransformerEmbedder()
+    kb = knowledge_kb(dsn, embedder, config)
     CACHE.mkdir(parents=True, exist_ok=True)
+    urgency = UrgencyClassifier.load_or_fit(embedder, CACHE)  # a Postgres KB has no directory to cache it in
+    cases = load_cases(REPO / "knowledge" / "eval.jsonl")
     proc = start_llama_server(port, CACHE / "llama_server.log")
     try:
         remote = OpenAICompatGenerator(OpenAIGeneratorConfig(
@@ -252,7 +256,7 @@ def bench_generation(dsn: str | None, port: int = 18431) -> dict:
         runs = {}
         for name, gen in (("in-process llama.cpp", LlamaCppGenerator(config.generator)),
                           ("llama.cpp server (openai backend)", remote)):
-            bot = Bot(kb, config=config, generator=gen)
+            bot = Bot(kb, config=config, generator=gen, urgency=urgency)
             t = time.perf_counter()
             runs[name] = run_eval(bot, cases)
             runs[name]["seconds"] = time.perf_counter() - t
@@ -379,13 +383,21 @@ def main(argv=None) -> dict:
     ap.add_argument("--skip-workers", action="store_true")
     args = ap.parse_args(argv)
     dsn, server = postgres_dsn(args.dsn)
-    previous = _previous()  # a skipped part keeps its last results
-    storage = previous.get("storage") or [] if args.skip_storage else [
-        r for n in args.sizes for r in bench_storage(n, args.queries, dsn)]
-    workers = previous.get("workers") if args.skip_workers else bench_workers(dsn)
-    generation = previous.get("generation") if args.skip_generation else bench_generation(dsn)
-    data = {"machine": machine(), "storage": storage, "generation": generation, "workers": workers}
-    path = write_result("backends", markdown(storage, generation, workers), data)
+    data = {"machine": machine(), **{k: v for k, v in _previous().items() if k != "machine"}}
+
+    def save(part: str, value) -> Path:  # after each part, so a later failure keeps it
+        data[part] = value
+        return write_result("backends", markdown(data.get("storage") or [], data.get("generation"),
+                                                 data.get("workers")), data)
+
+    path = None
+    if not args.skip_storage:
+        path = save("storage", [r for n in args.sizes for r in bench_storage(n, args.queries, dsn)])
+    if not args.skip_workers:
+        path = save("workers", bench_workers(dsn))
+    if not args.skip_generation:
+        path = save("generation", bench_generation(dsn))
+    path = path or save("machine", data["machine"])
     print(path.read_text())
     del server  # stops pgserver's PostgreSQL
     return data

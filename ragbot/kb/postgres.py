@@ -185,8 +185,9 @@ class PgChunkStore:
         for key, value in (scope.items() if include_unscoped else ()):
             conds.append("(scope ->> %s = %s OR NOT scope ? %s)")
             args += [key, value, key]
-        rows = self.conn.execute(f"SELECT id FROM chunks WHERE {' AND '.join(conds)} ORDER BY id", args).fetchall()
-        return np.array([r[0] for r in rows], dtype=np.int64)
+        row = self.conn.execute(f"SELECT array_agg(id ORDER BY id) FROM chunks WHERE {' AND '.join(conds)}",
+                                args, prepare=False).fetchone()  # one array, not a row per id
+        return np.array(row[0] or [], dtype=np.int64)
 
     def scope_values(self, key: str) -> list[str]:
         rows = self.conn.execute("SELECT DISTINCT scope ->> %s AS v FROM chunks WHERE scope ? %s ORDER BY v",
