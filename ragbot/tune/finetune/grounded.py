@@ -29,6 +29,7 @@ import random
 import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from ragbot.chat import prompts
 from ragbot.config import PromptConfig
@@ -101,6 +102,20 @@ def _first_sentences(text: str, n: int) -> str:
     return " ".join(parts[:n]) if parts else _norm(text)
 
 
+class _Item(NamedTuple):
+    """A question to build an example for, before retrieval."""
+    question: str
+    gold: Any  # the ragbot.types.Chunk that answers it
+    reply: str  # the assistant reply without the " [n]" citation
+    intent: str  # "grounded" or "quote"
+
+
+class _Retrieved(NamedTuple):
+    """What was retrieved for an item's question."""
+    passages: list  # Chunks for the prompt: top-k hits, gold forced in and (optionally) moved
+    related: set[str]  # chunk ids of the question's k_related best hits (scoped and KB-wide)
+
+
 def grounded_examples(kb, *, prompt_config: PromptConfig | None = None,
                       count_tokens: Callable[[str], int] | None = None, k: int = 3, k_related: int = 10,
                       abstain_ratio: float = 0.5, quote_doc_types: Sequence[str] = QUOTE_DOC_TYPES,
@@ -133,65 +148,100 @@ def grounded_examples(kb, *, prompt_config: PromptConfig | None = None,
     from tqdm.auto import tqdm
 
     rng = random.Random(seed)
+    items = _items(kb, quote_doc_types, max_answer_sentences, rng)
+    answerable, retrieved = [], []  # retrieved[i]: what was retrieved for items[i]
+    for item in tqdm(items, desc="grounded examples", unit="q", disable=not show_progress):
+        retrieved.append(_retrieve(kb, item, k, k_related, shuffle_passages, rng))
+        record = _answerable(item, retrieved[-1].passages, pc, count_tokens)
+        if record is not None:
+            answerable.append(record)
+    abstain = _abstain(items, retrieved, round(abstain_ratio * len(answerable)), pc, count_tokens, rng)
+    out = answerable + abstain
+    rng.shuffle(out)
+    return out
+
+
+def _items(kb, quote_doc_types: Sequence[str], max_answer_sentences: int, rng: random.Random) -> list[_Item]:
+    """FAQ ("grounded") and clause ("quote") items from every chunk, in chunk-id order; a quote
+    item's question template is drawn from `rng`."""
     chunks = kb.chunks_by_ids(kb.index.ids().tolist())
-    items = []  # (question, gold chunk, reply text without the citation, intent)
+    items = []
     for _, c in sorted(chunks.items()):
         if c.doc_type == "faq":
             pair = faq_pair(c)
             if pair:
-                items.append((pair[0], c, _first_sentences(pair[1], max_answer_sentences), "grounded"))
+                items.append(_Item(pair[0], c, _first_sentences(pair[1], max_answer_sentences), "grounded"))
         elif c.doc_type in quote_doc_types:
             for topic, sent in numeric_clauses(c.text):
                 q = rng.choice(QUESTION_TEMPLATES).format(doc=_doc_name(c), topic=topic)
-                items.append((q, c, f"“{sent}”", "quote"))
+                items.append(_Item(q, c, f"“{sent}”", "quote"))
+    return items
 
-    answerable, retrieved = [], []  # retrieved[i]: (passages, related chunk ids) per item
-    for question, gold, reply, intent in tqdm(items, desc="grounded examples", unit="q", disable=not show_progress):
-        hits = kb.search(question, k=k_related, scope=dict(gold.scope) or None, include_unscoped=True)
-        related = {h.chunk.chunk_id for h in hits}
-        related |= {h.chunk.chunk_id for h in kb.search(question, k=k_related)}
-        passages = [h.chunk for h in hits[:k]]
-        ids = [p.chunk_id for p in passages]
-        if gold.chunk_id in ids:
-            pos = ids.index(gold.chunk_id)
-        else:
-            pos = len(passages) - 1 if len(passages) == k else len(passages)
-            passages[pos:pos + 1] = [gold]
-        if shuffle_passages and len(passages) > 1:
-            new = rng.randrange(len(passages))
-            passages[pos], passages[new] = passages[new], passages[pos]
-        retrieved.append((passages, related))
-        prompt = prompts.build_prompt(question, passages, [], pc, count_tokens)
-        shown = [p.chunk_id for p in prompt.passages]
-        if gold.chunk_id not in shown:
-            continue
-        n = shown.index(gold.chunk_id) + 1
-        if prompt.passage_indices[n - 1] in prompt.truncated:
-            continue
-        answerable.append(_record(prompt.messages, f"{reply} [{n}]", intent, gold, question))
 
+def _retrieve(kb, item: _Item, k: int, k_related: int, shuffle_passages: bool, rng: random.Random) -> _Retrieved:
+    """The item's top-k passages (its scope plus company-wide chunks), the gold chunk put in the
+    last place when retrieval missed it, then (shuffle_passages) swapped to a random position."""
+    gold = item.gold
+    hits = kb.search(item.question, k=k_related, scope=dict(gold.scope) or None, include_unscoped=True)
+    related = {h.chunk.chunk_id for h in hits}
+    related |= {h.chunk.chunk_id for h in kb.search(item.question, k=k_related)}
+    passages = [h.chunk for h in hits[:k]]
+    ids = [p.chunk_id for p in passages]
+    if gold.chunk_id in ids:
+        pos = ids.index(gold.chunk_id)
+    else:
+        pos = len(passages) - 1 if len(passages) == k else len(passages)
+        passages[pos:pos + 1] = [gold]
+    if shuffle_passages and len(passages) > 1:
+        new = rng.randrange(len(passages))
+        passages[pos], passages[new] = passages[new], passages[pos]
+    return _Retrieved(passages, related)
+
+
+def _answerable(item: _Item, passages: list, pc: PromptConfig, count_tokens: Callable[[str], int]) -> dict | None:
+    """The answer example citing the gold passage's number; None when the token budget dropped
+    or truncated the gold passage."""
+    prompt = prompts.build_prompt(item.question, passages, [], pc, count_tokens)
+    shown = [p.chunk_id for p in prompt.passages]
+    if item.gold.chunk_id not in shown:
+        return None
+    n = shown.index(item.gold.chunk_id) + 1
+    if prompt.passage_indices[n - 1] in prompt.truncated:
+        return None
+    return _record(prompt.messages, f"{item.reply} [{n}]", item.intent, item.gold, item.question)
+
+
+def _abstain(items: list[_Item], retrieved: list[_Retrieved], n_abstain: int, pc: PromptConfig,
+             count_tokens: Callable[[str], int], rng: random.Random) -> list[dict]:
+    """Up to `n_abstain` DONT_KNOW examples, items taken in a seeded order (at most one each)."""
     abstain = []
-    n_abstain = round(abstain_ratio * len(answerable))
     order = list(range(len(items)))
     rng.shuffle(order)
     for i in order:
         if len(abstain) >= n_abstain:
             break
-        question, gold = items[i][0], items[i][1]
-        related = retrieved[i][1] | {gold.chunk_id}
-        donors = [j for j in range(len(items)) if j != i]
-        rng.shuffle(donors)
-        for j in donors[:50]:
-            passages = retrieved[j][0]
-            if any(p.chunk_id in related for p in passages):
-                continue
-            prompt = prompts.build_prompt(question, passages, [], pc, count_tokens)
-            if prompt.passages:
-                abstain.append(_record(prompt.messages, prompts.DONT_KNOW, "abstain", gold, question))
-                break
-    out = answerable + abstain
-    rng.shuffle(out)
-    return out
+        record = _abstain_one(i, items, retrieved, pc, count_tokens, rng)
+        if record is not None:
+            abstain.append(record)
+    return abstain
+
+
+def _abstain_one(i: int, items: list[_Item], retrieved: list[_Retrieved], pc: PromptConfig,
+                 count_tokens: Callable[[str], int], rng: random.Random) -> dict | None:
+    """items[i]'s question with the passages of the first of 50 seeded other items whose passages
+    avoid its related chunks (and its gold one); None when no such donor yields a prompt."""
+    question, gold = items[i].question, items[i].gold
+    related = retrieved[i].related | {gold.chunk_id}
+    donors = [j for j in range(len(items)) if j != i]
+    rng.shuffle(donors)
+    for j in donors[:50]:
+        passages = retrieved[j].passages
+        if any(p.chunk_id in related for p in passages):
+            continue
+        prompt = prompts.build_prompt(question, passages, [], pc, count_tokens)
+        if prompt.passages:
+            return _record(prompt.messages, prompts.DONT_KNOW, "abstain", gold, question)
+    return None
 
 
 def _record(messages: list[dict], reply: str, intent: str, gold, question: str) -> dict:
