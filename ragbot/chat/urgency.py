@@ -22,17 +22,31 @@ split is a fixed rule on the scenario number, `split_for(scenario)`: number % 4 
 (about 25%, in every category, paraphrases never straddle the split). Nothing here reads the test
 split except `evaluate`.
 
-Model: `UrgencyClassifier.fit` embeds the train split with the given embedder, picks C of an
-sklearn LogisticRegression (class_weight="balanced", multinomial over the three levels) by
-out-of-fold log loss, and fits a second one over categories (the category of a result is the best
-category of its level). Emergency threshold, chosen for recall: the out-of-fold P(emergency) of
-a 5-fold GroupKFold by scenario over the TRAIN split; the threshold is the largest value that
-keeps out-of-fold emergency recall >= `target_recall` (default 0.99), capped at 0.5. A message is
-an emergency when P(emergency) >= threshold, else the likelier of urgent and normal. A regex hit
-(`detect_intents(text)` has "emergency") is always an emergency.
+Model: `UrgencyClassifier.fit` turns each train message into features (the embedder's vector,
+then 4,096 hashed word uni- and bigrams, `features`) and fits one sklearn LogisticRegression over
+the categories (multinomial, class_weight="balanced", C = C_CATEGORY). A level's probability is
+the sum of its categories' probabilities; the category of a result is the likeliest category of
+its level. The category model beat a three-level one on the train split's group folds (MiniLM:
+out-of-fold emergency AUC 0.97 vs 0.93 on 602 messages); the word hashes add the cues that an
+embedding of the topic blurs ("if", "?", "last week"); C = 100 was the best of 10, 100, 1000 on
+the same folds.
+
+Emergency threshold, chosen for recall on the TRAIN split only: out-of-fold P(emergency) from a
+5-fold StratifiedGroupKFold (stratified by category, grouped by scenario); the threshold is the
+largest value (capped at 0.5) at which those probabilities, together with the regex backstop,
+keep out-of-fold emergency recall >= `target_recall` (default 0.98, the issue's target). A
+message is an emergency when P(emergency) >= threshold or the regex fires
+(`detect_intents(text)` has "emergency"), else the likelier of urgent and normal.
+
+Held-out test split (200 messages, MiniLM, measured by `evaluate`; tests/test_urgency.py
+re-measures): emergency recall 0.988 (81/82), false alarms 0.22 of urgent + normal messages
+(0.17 without the regex, whose extra hits are past events such as "the flooding in the garage
+from the spring storms ..."), level accuracy 0.835, threshold 0.27. The issue's target of at
+most 5% false alarms is NOT met: the false alarms are urgent reports (AC out, daytime lockout),
+past events and questions that share an emergency's topic.
 
 Fitted weights are plain arrays, saved as an .npz named by embedder name and data hash
-(`load_or_fit`); prediction needs numpy only.
+(`load_or_fit`); prediction needs numpy, scipy and sklearn's stateless HashingVectorizer.
 """
 
 from __future__ import annotations
@@ -58,8 +72,9 @@ DATA_PATH = Path(__file__).resolve().parent / "data" / "urgency_messages.jsonl"
 REQUIRED_CATEGORIES = ("no_heat", "flood", "sewage", "no_water", "gas", "carbon_monoxide", "fire_smoke",
                        "electrical", "lockout_night", "elevator_entrapment", "break_in", "maintenance",
                        "question", "hypothetical", "past_event")
-MODEL_VERSION = "urgency-lr-1"  # part of the cache key: bump when fitting changes
-C_GRID = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0)
+MODEL_VERSION = "urgency-lr-2"  # part of the cache key: bump when fitting changes
+N_HASHED = 4096  # hashed word features beside the embedding
+C_CATEGORY = 100.0  # inverse regularisation, from group folds of the train split (module docstring)
 _SCENARIO = re.compile(r"^[a-z_]+-(\d+)$")
 
 
@@ -165,53 +180,66 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def _logreg(x: np.ndarray, y: Sequence[str], c: float):
+def features(embedder, texts: Sequence[str]):
+    """scipy CSR float64 (len(texts), embedder.dim + N_HASHED): the embedding, then hashed word
+    uni- and bigrams (sklearn HashingVectorizer, stateless, rows L2-normalised)."""
+    from scipy import sparse
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    emb = np.asarray(embedder.embed_documents(list(texts)), dtype=np.float64)
+    words = HashingVectorizer(n_features=N_HASHED, ngram_range=(1, 2), alternate_sign=False, norm="l2",
+                              token_pattern=r"(?u)\b\w+\b|\?").transform(list(texts))
+    return sparse.hstack([sparse.csr_matrix(emb), words], format="csr", dtype=np.float64)
+
+
+def _category_model(x: np.ndarray, categories: Sequence[str]):
     from sklearn.linear_model import LogisticRegression
 
-    return LogisticRegression(C=c, class_weight="balanced", max_iter=5000).fit(x, list(y))
+    return LogisticRegression(C=C_CATEGORY, class_weight="balanced", max_iter=3000).fit(x, list(categories))
 
 
-def _out_of_fold(x: np.ndarray, y: np.ndarray, groups: np.ndarray, c: float) -> np.ndarray:
-    """Out-of-fold class probabilities (columns in LEVELS order), 5-fold GroupKFold by scenario."""
-    from sklearn.model_selection import GroupKFold
-
-    proba = np.zeros((len(y), len(LEVELS)))
-    for tr, va in GroupKFold(n_splits=5).split(x, y, groups):
-        model = _logreg(x[tr], y[tr], c)
-        cols = [list(model.classes_).index(lv) for lv in LEVELS]
-        proba[va] = model.predict_proba(x[va])[:, cols]
-    return proba
+def _level_probabilities(cat_proba: np.ndarray, cat_levels: np.ndarray) -> np.ndarray:
+    """(n, 3) in LEVELS order: each level's probability is the sum over its categories."""
+    return np.stack([cat_proba[:, cat_levels == lv].sum(axis=1) for lv in LEVELS], axis=1)
 
 
-def choose_threshold(p_emergency: np.ndarray, is_emergency: np.ndarray, target_recall: float = 0.99) -> float:
-    """Largest threshold t (capped at 0.5) with recall(P >= t) >= target_recall over the given
-    validation probabilities. Raises InputError when there is no emergency among them."""
-    pos = np.sort(np.asarray(p_emergency)[np.asarray(is_emergency, dtype=bool)])
-    if len(pos) == 0:
+def choose_threshold(p_emergency: np.ndarray, is_emergency: np.ndarray, target_recall: float = 0.98,
+                     caught_anyway: np.ndarray | None = None) -> float:
+    """Largest threshold t (capped at 0.5) such that the emergencies with P >= t, together with
+    those `caught_anyway` (by the regex backstop), make up >= target_recall of all emergencies.
+    Raises InputError when there is no emergency among them."""
+    p = np.asarray(p_emergency, dtype=float)
+    em = np.asarray(is_emergency, dtype=bool)
+    caught = np.zeros(len(p), bool) if caught_anyway is None else np.asarray(caught_anyway, dtype=bool)
+    if not em.any():
         raise InputError("choose_threshold: the validation messages hold no emergency")
-    allowed_misses = int(np.floor((1.0 - target_recall) * len(pos) + 1e-9))
+    pos = np.sort(p[em & ~caught])
+    allowed_misses = int(np.floor((1.0 - target_recall) * em.sum() + 1e-9))
+    if allowed_misses >= len(pos):
+        return 0.5
     return float(min(0.5, pos[allowed_misses]))
 
 
 def _fit_weights(embedder, train: Sequence[UrgencyMessage], target_recall: float) -> dict[str, np.ndarray]:
-    x = np.asarray(embedder.embed_documents([m.text for m in train]), dtype=np.float64)
-    y = np.array([m.label for m in train])
-    groups = np.array([m.scenario for m in train])
-    missing = [lv for lv in LEVELS if lv not in set(y)]
+    missing = [lv for lv in LEVELS if lv not in {m.label for m in train}]
     if missing:
         raise InputError(f"urgency training messages hold no {', '.join(missing)} example; add some")
-    oof = {c: _out_of_fold(x, y, groups, c) for c in C_GRID}
-    rows, cols = np.arange(len(y)), np.array([LEVELS.index(v) for v in y])
-    best_c = min(C_GRID, key=lambda c: -np.mean(np.log(np.clip(oof[c][rows, cols], 1e-12, 1.0))))
-    threshold = choose_threshold(oof[best_c][:, 0], y == "emergency", target_recall)
-    level = _logreg(x, y, best_c)
-    order = [list(level.classes_).index(lv) for lv in LEVELS]
-    cat = _logreg(x, [m.category for m in train], best_c)
-    cat_level = {m.category: m.label for m in train}
-    return {"coef": level.coef_[order], "intercept": level.intercept_[order],
-            "cat_coef": cat.coef_, "cat_intercept": cat.intercept_, "cat_classes": np.array(cat.classes_),
-            "cat_levels": np.array([cat_level[c] for c in cat.classes_]),
-            "threshold": np.array(threshold), "C": np.array(best_c)}
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    x = features(embedder, [m.text for m in train])
+    cats = np.array([m.category for m in train])
+    level_of = {m.category: m.label for m in train}
+    oof = np.zeros(len(train))
+    folds = StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=0)
+    for tr, va in folds.split(np.zeros(len(cats)), cats, [m.scenario for m in train]):
+        model = _category_model(x[tr], cats[tr])
+        levels = np.array([level_of[c] for c in model.classes_])
+        oof[va] = _level_probabilities(model.predict_proba(x[va]), levels)[:, 0]
+    regex = np.array(["emergency" in detect_intents(m.text) for m in train])
+    threshold = choose_threshold(oof, np.array([m.label == "emergency" for m in train]), target_recall, regex)
+    model = _category_model(x, cats)
+    return {"coef": model.coef_, "intercept": model.intercept_, "cat_classes": np.array(model.classes_),
+            "cat_levels": np.array([level_of[c] for c in model.classes_]), "threshold": np.array(threshold)}
 
 
 class UrgencyClassifier:
@@ -230,7 +258,7 @@ class UrgencyClassifier:
 
     @classmethod
     def fit(cls, embedder, messages: Sequence[UrgencyMessage] | None = None,
-            target_recall: float = 0.99) -> "UrgencyClassifier":
+            target_recall: float = 0.98) -> "UrgencyClassifier":
         """Fit on the "train" messages (default: the shipped data set). Raises InputError when a
         level has no training message."""
         messages = load_messages() if messages is None else list(messages)
@@ -262,7 +290,7 @@ class UrgencyClassifier:
         except (OSError, ValueError) as e:
             raise KnowledgeBaseError(f"{path}: urgency weights unreadable ({e}); delete the file to refit") from e
         name = str(w.pop("embedder_name"))
-        if name != str(embedder.name) or w["coef"].shape[1] != embedder.dim:
+        if name != str(embedder.name) or w["coef"].shape[1] != embedder.dim + N_HASHED:
             raise KnowledgeBaseError(f"{path}: urgency weights fitted with embedder {name!r}, not "
                                      f"{embedder.name!r}; delete the file to refit")
         return cls(embedder, w, str(w.pop("key")))
@@ -284,15 +312,21 @@ class UrgencyClassifier:
         return clf
 
     def probabilities(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(level probabilities float64 (n, 3) in LEVELS order, category probabilities (n, n_cat))."""
+        """(level probabilities float64 (n, 3) in LEVELS order, category probabilities float64
+        (n, n_categories) in the order of `categories`). Raises InputError unless texts is a
+        list of strings."""
         if isinstance(texts, str) or any(not isinstance(t, str) for t in texts):
             raise InputError("texts must be a list of strings, e.g. predict(['the heat is out'])")
         if len(texts) == 0:
             return np.zeros((0, len(LEVELS))), np.zeros((0, len(self._w["cat_classes"])))
-        x = np.asarray(self.embedder.embed_documents(list(texts)), dtype=np.float64)
-        lv = _softmax(x @ self._w["coef"].T + self._w["intercept"])
-        cat = _softmax(x @ self._w["cat_coef"].T + self._w["cat_intercept"])
-        return lv, cat
+        x = features(self.embedder, texts)
+        cat = _softmax(np.asarray(x @ self._w["coef"].T) + self._w["intercept"])
+        return _level_probabilities(cat, self._w["cat_levels"]), cat
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """The categories the model was fitted on."""
+        return tuple(str(c) for c in self._w["cat_classes"])
 
     def _category(self, cat_row: np.ndarray, level: str) -> str | None:
         mask = self._w["cat_levels"] == level
