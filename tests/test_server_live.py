@@ -109,3 +109,34 @@ def test_openai_client_real_models(knowledge_kb_dir, real_embedder):
     bot = Bot.open(knowledge_kb_dir, embedder=real_embedder)  # the real GGUF generator, loaded at start
     with live_server(bot) as base:
         _check_openai_client(base, {"property": "oak-street"}, "How much is the security deposit?", "$")
+
+
+@pytest.mark.slow
+def test_serve_command_binds_loopback_without_keys(knowledge_kb_dir):
+    """`ragbot serve --host 0.0.0.0` with no keys says so, binds 127.0.0.1 and becomes ready."""
+    import os
+    import subprocess
+    import sys
+
+    import httpx
+
+    port = _free_port()
+    code = "import typer; from ragbot.server.cli import serve; typer.run(serve)"
+    proc = subprocess.Popen([sys.executable, "-c", code, "--kb", str(knowledge_kb_dir), "--host", "0.0.0.0",
+                             "--port", str(port)], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                            env=dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1"))
+    try:
+        deadline, ready = time.monotonic() + 180, False
+        with httpx.Client(trust_env=False) as client:
+            while time.monotonic() < deadline and proc.poll() is None and not ready:
+                with contextlib.suppress(httpx.HTTPError):
+                    ready = client.get(f"http://127.0.0.1:{port}/readyz").status_code == 200
+                time.sleep(0.5)
+            assert ready, "the server did not become ready"
+            r = client.post(f"http://127.0.0.1:{port}/v1/chat/completions",
+                            json={"messages": [{"role": "user", "content": "What are your office hours?"}]}, timeout=120)
+            assert r.status_code == 200 and r.json()["ragbot"]["rule"] == "faq"
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert "binds to 127.0.0.1 only" in err and "open mode" in err

@@ -161,7 +161,10 @@ def test_model_pool_bounds_the_queue():
 def test_default_threads_never_oversubscribe():
     from ragbot.server.pool import default_threads
 
-    assert default_threads(2, 1, 1) == 2 and default_threads(8, 2, 2) == 2 and default_threads(2, 2, 1) == 1
+    assert default_threads(2, 1, 1) == 1 and default_threads(16, 1, 1) == 15 and default_threads(8, 2, 2) == 1
+    assert default_threads(1, 1, 1) == 1 and default_threads(2, 2, 1) == 1
+    for cores, inst, work in ((2, 1, 1), (16, 2, 3), (8, 2, 2), (4, 4, 1)):
+        assert default_threads(cores, inst, work) * inst * work <= cores
     with pytest.raises(ConfigError):
         default_threads(2, 3, 1)
 

@@ -49,7 +49,7 @@ class ServerState:
 def build_state(bot, settings: ServeSettings, webhook=None) -> ServerState:
     """Stores in the KB's state.sqlite, the model pool around bot.generator, handoff handlers."""
     from ragbot.server.conversations import OwnerStore
-    from ragbot.server.limits import KeyedLocks, RateLimiter
+    from ragbot.server.limits import KeyedLocks, RateLimiter, Serialized
     from ragbot.server.metrics import Metrics
     from ragbot.server.pool import ModelPool
     from ragbot.state.db import StateDB
@@ -60,6 +60,8 @@ def build_state(bot, settings: ServeSettings, webhook=None) -> ServerState:
     db = StateDB.for_kb(bot.kb.root)
     if not isinstance(bot.generator, ModelPool):
         bot.generator = ModelPool([bot.generator], settings.queue_size, settings.queue_timeout_s)
+    if not isinstance(bot.sessions, Serialized) and not getattr(bot.sessions, "thread_safe", False):
+        bot.sessions = Serialized(bot.sessions)
     tickets = TicketStore(db)
     if webhook is None and settings.webhook_url:
         from ragbot.server.webhook import WebhookSender
@@ -79,10 +81,15 @@ def build_state(bot, settings: ServeSettings, webhook=None) -> ServerState:
 def load_models(state: ServerState) -> None:
     """Load the embedder and every generator instance once (in order), then mark the worker ready."""
     try:
-        emb = state.bot.kb.embedder
+        bot = state.bot
+        if hasattr(bot, "warm_up"):
+            bot.warm_up()
+        emb = bot.kb.embedder
         if hasattr(emb, "warm_up"):
             emb.warm_up()
         emb.embed_query("warm up")
+        if hasattr(bot, "urgency_classifier"):  # fitted on first use otherwise: the first turns would wait
+            bot.urgency_classifier()
         state.pool.warm_up()
         state.ready.set()
         log.info("models loaded; ready")

@@ -111,3 +111,28 @@ class BodyLimitMiddleware:
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
         await send({"type": "http.response.body", "body": payload})
+
+
+class Serialized:
+    """A proxy that calls every method of `target` under one lock: for stores that share one
+    sqlite3 connection between threads without a lock of their own (SessionStore), whose
+    concurrent `with conn:` transactions otherwise interleave (seen under load: SystemError)."""
+
+    def __init__(self, target, lock=None):
+        object.__setattr__(self, "_target", target)
+        object.__setattr__(self, "_lock", lock or threading.RLock())
+
+    def __getattr__(self, name):
+        attr = getattr(self._target, name)
+        if not callable(attr):
+            return attr
+        lock = self._lock
+
+        def call(*args, **kwargs):
+            with lock:
+                return attr(*args, **kwargs)
+
+        return call
+
+    def __setattr__(self, name, value):
+        setattr(self._target, name, value)

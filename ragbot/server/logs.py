@@ -70,7 +70,7 @@ class AccessLogMiddleware:
             st.metrics.requests.labels(scope["method"], route, str(code)).inc()
             st.metrics.request_seconds.labels(route).observe(seconds)
         extra = (scope.get("state") or {}).get("log") or {}
-        if route in ("/healthz", "/readyz", "/metrics") and code < 400:
+        if route in ("/healthz", "/readyz") or (route == "/metrics" and code < 400):
             return  # probes and scrapes would drown the log
         fields = {"ts": round(time.time(), 3), "method": scope["method"], "path": scope["path"], "status": code,
                   "ms": round(seconds * 1000.0, 1), **extra}
