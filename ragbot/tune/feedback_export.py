@@ -17,9 +17,10 @@ at the right passages), plus the assistant turn; they are written as train/valid
 records of `ragbot data prepare` (messages, intent, conversation_id, source), split by
 `ragbot.tune.data.clean.split` (grouped by session), so `ragbot finetune OUT_DIR` trains on them,
 and the files can be concatenated with `data prepare` output. Without a KB no training example
-is written. All text is PII-scrubbed; duplicates are removed with `clean.dedup_exact` (eval
-cases and examples) and `clean.dedup_near` (examples, on question + answer). report.json holds
-the counts.
+is written. The conversation text (questions, replies, corrections) is PII-scrubbed; the KB
+passages in the prompts are kept as the model sees them at inference. Duplicates are removed
+with `clean.dedup_exact` (eval cases and examples) and `clean.dedup_near` (examples, on question
++ answer). report.json holds the counts.
 """
 
 from __future__ import annotations
@@ -138,8 +139,7 @@ def _examples(labels, kb, prompt_config, count_tokens, k: int) -> list[tuple[dic
         question = scrub_text(turn.question)
         answer = correction if label == "correction" else scrub_text(turn.reply)
         prompt = prompts.build_prompt(question, _passages(kb, turn, k), [], prompt_config, count_tokens)
-        msgs = [{"role": m["role"], "content": scrub_text(m["content"]) if m["role"] != "system" else m["content"]}
-                for m in prompt.messages]
+        msgs = [dict(m) for m in prompt.messages]  # the question is scrubbed; passages stay as the model sees them
         intent = "feedback_correction" if label == "correction" else "feedback_up"
         rec = {"messages": msgs + [{"role": "assistant", "content": answer}], "intent": intent,
                "conversation_id": f"fb:{turn.session_id}", "source": f"feedback:{mid}"}
