@@ -1,6 +1,6 @@
 """Build the knowledge base that eval/trust_qa.jsonl runs against.
 
-    .venv/bin/python eval/build_kb.py /tmp/trust-kb [--corpus ../shared/corpus] [--knowledge knowledge]
+    .venv/bin/python eval/build_kb.py /tmp/trust-kb [--corpus ../shared/corpus] [--knowledge knowledge] [--n-threads 1]
     .venv/bin/ragbot eval eval/trust_qa.jsonl --kb /tmp/trust-kb --json > trust_eval.json
 
 What goes in, and under which scope (README.md in this folder explains why):
@@ -75,22 +75,25 @@ def _check_no_foreign_files(kb, steps: list[IngestStep]) -> None:
     from ragbot.errors import InputError
 
     wanted = [p.resolve() for s in steps for p in s.paths]
-    foreign = [f["path"] for f in kb.files()
-               if not any(Path(f["path"]).resolve() == w or w in Path(f["path"]).resolve().parents for w in wanted)]
+    paths = [Path(f["path"] if isinstance(f, dict) else f.path).resolve() for f in kb.files()]  # dict or FileRecord
+    foreign = [str(p) for p in paths if not any(p == w or w in p.parents for w in wanted)]
     if foreign:
         raise InputError(f"{kb.root} already holds {len(foreign)} other file(s), e.g. {foreign[0]}; "
                          "build the eval KB into a new, empty directory")
 
 
-def build(kb_dir: Path, corpus: Path, knowledge: Path, log=print) -> list:
+def build(kb_dir: Path, corpus: Path, knowledge: Path, n_threads: int | None = None, log=print) -> list:
     """Ingest every step of `plan` into `kb_dir` (created if needed; BotConfig with the
-    Harborview business name saved first, as the demo does). Returns the IngestReports."""
+    Harborview business name, and `generator.n_threads` when given, saved first, as the demo
+    does). Returns the IngestReports."""
     from ragbot.config import BotConfig
     from ragbot.kb import KnowledgeBase
 
     steps = plan(corpus, knowledge)
     config = BotConfig.load(kb_dir) if (kb_dir / "config.json").is_file() else BotConfig()
     config.prompt.business_name = BUSINESS_NAME
+    if n_threads is not None:
+        config.generator.n_threads = n_threads
     config.save(kb_dir)
     kb = KnowledgeBase.open(kb_dir, config=config, create=True)
     if kb.manifest is not None:
@@ -113,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("kb", type=Path, help="knowledge-base directory to create or update (e.g. /tmp/trust-kb)")
     ap.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "corpus", help="../shared/corpus")
     ap.add_argument("--knowledge", type=Path, default=REPO / "knowledge", help="the bundled Harborview example")
+    ap.add_argument("--n-threads", type=int, default=None,
+                    help="llama.cpp threads stored in the KB's config.json (1 on a busy shared machine; default: all cores)")
     args = ap.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -121,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         t0 = time.perf_counter()
-        build(args.kb, args.corpus, args.knowledge)
+        build(args.kb, args.corpus, args.knowledge, n_threads=args.n_threads)
         print(f"built {args.kb} in {time.perf_counter() - t0:.1f} s")
     except (RagbotError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
