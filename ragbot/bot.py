@@ -42,14 +42,25 @@ class Bot:
     Construction is cheap; the embedder and the GGUF model load on first use. `handlers` receive
     every HandoffTicket (default: append to handoffs.jsonl in the KB directory). `urgency`: an
     emergency classifier with `predict([text])` (chat/urgency.py); by default the bundled one,
-    fitted on first use with the KB's embedder and cached in the KB directory.
+    fitted on first use with the KB's embedder and cached in the KB directory. `state`: the
+    state database (tickets, feedback, overrides, the turn log; state/db.StateDB, or
+    PostgresStateDB), by default `state.sqlite` in the KB directory.
     """
 
     def __init__(self, kb: KnowledgeBase, config: BotConfig | None = None, generator: Generator | None = None,
                  handlers: Sequence[HandoffHandler] | None = None, sessions: SessionStore | None = None,
-                 urgency: Any = "default"):
+                 urgency: Any = "default", state: Any = None):
+        from ragbot.state.feedback import FeedbackStore
+        from ragbot.state.overrides import OverrideStore
+        from ragbot.state.turnlog import TurnLog
+
         self.kb = kb
         self.config = config or BotConfig()
+        self.state = state if state is not None else _state_db(kb)
+        self.turnlog = TurnLog(self.state)
+        self.feedback_store = FeedbackStore(self.state, self.turnlog)
+        r = self.config.retrieval
+        self.overrides = OverrideStore(self.state, r.override_min_score, r.override_min_ratio)
         if generator is None:
             from ragbot.generators import make_generator
 
@@ -136,10 +147,22 @@ class Bot:
         turns = tuple(self.sessions.turns(sid))
         self.sessions.append(sid, "user", question)
         if state.get("handed_off"):
-            return self._handed_off_reply(sid, state, t0, emit)
-        req = TurnRequest(question, scope_d, turns, state.get("pending"), state.get("focus"))
-        outcome = run_turn(self.turn_context(), req, emit)
-        return self._store(sid, outcome, t0)
+            reply = self._handed_off_reply(sid, state, t0, emit)
+        else:
+            req = TurnRequest(question, scope_d, turns, state.get("pending"), state.get("focus"))
+            reply = self._store(sid, run_turn(self.turn_context(), req, emit), t0)
+        from ragbot.state.turnlog import TurnRecord
+
+        self.turnlog.record(TurnRecord.from_reply(reply, question, user_id=user, scope=scope_d))
+        return reply
+
+    def feedback(self, message_id: str, rating: str, reason: str | None = None, correction: str | None = None,
+                 who: str | None = None):
+        """Rate a bot reply by its message_id: rating "up" | "down"; reason one of wrong,
+        incomplete, outdated, rude, should_handoff, other; an optional correction. Stored with the
+        reply's question, text, sources, decision, signals and scope (state/feedback.py). Raises
+        InputError naming the field for bad input, MessageNotFoundError for an unknown id."""
+        return self.feedback_store.add(message_id, rating, reason, correction, who)
 
     def _check_question(self, question: str) -> str:
         if not isinstance(question, str) or not question.strip():
@@ -160,7 +183,8 @@ class Bot:
 
     def turn_context(self) -> TurnContext:
         """The collaborators a turn's steps use (chat/steps.TurnContext)."""
-        return TurnContext(self.kb, self.generator, self.config, self.catalog(), self.urgency_classifier())
+        return TurnContext(self.kb, self.generator, self.config, self.catalog(), self.urgency_classifier(),
+                           self.overrides)
 
     def urgency_classifier(self):
         """The emergency classifier (chat/urgency.py), fitted once per Bot; None when disabled."""
@@ -219,6 +243,18 @@ class Bot:
         for handler in self.handlers:
             handler(ticket)
         return ticket
+
+
+def _state_db(kb: KnowledgeBase):
+    """state.sqlite in the KB directory (Postgres for a Postgres KB), or in memory for an
+    in-memory KB."""
+    from ragbot.state.db import StateDB
+
+    if kb.root is not None:
+        from ragbot.state.postgres import open_state_db
+
+        return open_state_db(kb.root)
+    return StateDB(":memory:")
 
 
 def _ms(t0: float) -> float:

@@ -149,7 +149,7 @@ def ask(question: str = typer.Argument(...), kb: str = KB_OPT,
 @handle_errors
 def chat(kb: str = KB_OPT, scope: Optional[List[str]] = SCOPE_OPT,
          session: Optional[str] = typer.Option(None, "--session", help="resume this session")):
-    """Interactive conversation; streams the model's tokens, then shows decision and sources.
+    """Interactive conversation; streams the verified reply text, then shows decision and sources.
     Commands: /new (new session), /release (end a handoff), /quit."""
     from ragbot.bot import Bot
     from ragbot.kb.scope import parse_scope_args
@@ -309,12 +309,20 @@ def calibrate(file: str = typer.Argument(..., help="labelled eval JSONL (DESIGN.
     typer.echo(f"saved to {saved}" if saved else f"not saved: {why_not}")
 
 
-from ragbot.tune.data.cli import data_app  # noqa: E402  (no heavy imports at module level)
+from ragbot.server.cli import keys_app, serve  # noqa: E402  (no heavy imports at module level)
+from ragbot.tune.data.cli import data_app  # noqa: E402
+from ragbot.tune.feedback_cli import feedback_app, overrides_app, report_cmd, sessions_app  # noqa: E402
 from ragbot.tune.finetune.cli import finetune_cmd  # noqa: E402
 
 app.command("finetune")(finetune_cmd)
 
 app.add_typer(data_app, name="data", help="prepare conversation logs for fine-tuning")
+app.command("serve")(serve)
+app.add_typer(keys_app, name="keys", help="API keys of the HTTP server (client, agent, admin)")
+app.add_typer(feedback_app, name="feedback", help="rate and correct bot replies; export eval and training data")
+app.add_typer(overrides_app, name="overrides", help="curated answers served verbatim before retrieval")
+app.add_typer(sessions_app, name="sessions", help="retention and data-subject requests")
+app.command("report")(report_cmd)
 
 
 def main() -> None:  # pragma: no cover

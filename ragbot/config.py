@@ -258,6 +258,10 @@ class RetrievalConfig(_Model):
                                  description="FAQ fast path: cosine of the user's and the FAQ's questions")
     faq_min_ratio: float = Field(70.0, ge=0.0, le=100.0,
                                  description="FAQ fast path: rapidfuzz token_set_ratio of the questions")
+    overrides: bool = Field(True, description="reply with a matching curated override verbatim, before retrieval")
+    override_min_score: float = Field(0.75, ge=-1.0, le=1.0, description="override match: cosine of the questions")
+    override_min_ratio: float = Field(70.0, ge=0.0, le=100.0,
+                                      description="override match: rapidfuzz token_set_ratio of the questions")
 
 
 class ConversationConfig(_Model):

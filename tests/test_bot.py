@@ -221,3 +221,20 @@ def test_follow_up_stays_in_the_property_of_the_previous_answer(kb_dir):
     r2 = bot.ask("And pets?", session=r1.session_id)
     assert r2.decision is Decision.ANSWER and all(s.source == "pine_lease.md" for s in r2.sources), r2.text
     assert "Here is what Oak" not in r2.text
+
+
+def test_feedback_and_a_curated_override_through_the_bot(kb_dir):
+    bot = _bot(kb_dir, ["The deposit is $2,000 [1]."])
+    r = bot.ask("How much is the security deposit?", scope={"property": "pine-avenue"})
+    fb = bot.feedback(r.message_id, "down", reason="wrong", correction="Guests park in the visitor lot.")
+    assert fb.rating == "down" and fb.message_id == r.message_id
+    rec = bot.turnlog.get(r.message_id)
+    assert rec.question == "How much is the security deposit?" and rec.decision == "answer"
+    bot.overrides.add("Where can my guests park?", "Guests park in the visitor lot behind building B.",
+                      scope={"property": "oak-street"}, author="sam")
+    hit = bot.ask("Where can my guests park?", scope={"property": "oak-street"})
+    assert hit.rule == "override" and hit.text == "Guests park in the visitor lot behind building B."
+    other = bot.ask("Where can my guests park?", scope={"property": "pine-avenue"})
+    assert other.rule != "override"  # an override never answers in another scope
+    urgent = bot.ask("Where can my guests park? There is a fire in the garage!", scope={"property": "oak-street"})
+    assert urgent.decision is Decision.HANDOFF  # emergencies win over curated answers

@@ -7,7 +7,8 @@
  2. the urgency classifier says emergency             -> HANDOFF, urgency "emergency" (urgency_emergency)
  3. human / legal / discrimination / complaint / injection / credentials intent
                                                       -> HANDOFF  (intent_<name>)
- 4. no retrieval, or top_score < min_retrieval_score and no document was named
+ 4. a curated override matches the question in its scope -> ANSWER verbatim (override)
+    no retrieval, or top_score < min_retrieval_score and no document was named
                                                       -> HANDOFF  (out_of_scope)
  5. >= 2 clarify candidates (`clarify_candidates`: competitors within ambiguity_margin whose
     quotes state different facts), no scope given    -> CLARIFY naming the candidates (ambiguous)
@@ -101,6 +102,7 @@ class GateSignals:
     named_document: the user named a document or property the KB holds (alias match); such a
     question is never out of scope on its cosine score alone.
     summary: a broad request about a named document is answered with its quoted key terms.
+    override: which curated answer (state/overrides.py) matched the question, or None.
     top_doc_type: doc_type of the best hit; the gate adds GateConfig.offset_<type> to top_score
     (`effective_top`) so listing rows and PDF clauses are judged on their own scale.
     The gate, not the turn, decides whether the draft is kept (GateResult.keep_draft).
@@ -131,6 +133,7 @@ class GateSignals:
     named_document: bool = False
     summary: bool = False
     top_doc_type: str | None = None
+    override: str | None = None
 
     def __post_init__(self):
         for name in ("top_score", "second_score", "mean_logprob", "min_logprob", "groundedness", "quote_score"):
@@ -299,6 +302,8 @@ def precheck(signals: GateSignals, config: GateConfig) -> GateResult | None:
     fired = _intent_rule(signals, config, score)
     if fired is not None:
         return fired
+    if signals.override:
+        return _result(Decision.ANSWER, 0.95, f"rule override: {signals.override}", "override", signals, score)
     top = effective_top(signals, config)
     if top is None or (top < config.min_retrieval_score and not signals.named_document):
         if top is None:

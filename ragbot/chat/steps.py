@@ -32,13 +32,15 @@ from ragbot.types import Hit, Turn
 class TurnContext:
     """Collaborators of a turn. kb: ragbot.kb.KnowledgeBase; catalog: every property/document
     group of the KB (chat/retrieval.Group); urgency: a classifier with `predict([text])`
-    (chat/urgency.py) or None (regex intents only)."""
+    (chat/urgency.py) or None (regex intents only); overrides: the curated answers
+    (state/overrides.OverrideStore) or None."""
 
     kb: Any
     generator: Generator
     config: BotConfig
     catalog: Sequence[Group]
     urgency: Any = None
+    overrides: Any = None
 
 
 @dataclass(frozen=True)
@@ -104,12 +106,14 @@ class Disambiguation:
 
 @dataclass(frozen=True)
 class FastPath:
-    """An answer that needs no model: kind "faq" (a stored answer whose question matches, verbatim)
-    or "summary" (key terms of a named document, quoted); text cites hits as [n] = hits[n-1]."""
+    """An answer that needs no model: kind "faq" (a stored answer whose question matches, verbatim),
+    "override" (a curated answer, verbatim, no sources; `note` says which) or "summary" (key terms
+    of a named document, quoted); text cites hits as [n] = hits[n-1]."""
 
     kind: str
     text: str
     hits: tuple[Hit, ...]
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -263,6 +267,18 @@ def fast_path(ctx: TurnContext, u: Understanding, r: Retrieval) -> FastPath | No
     return FastPath("faq", f"{hit.chunk.metadata.get('answer') or hit.chunk.text} [1]", (hit,))
 
 
+def override(ctx: TurnContext, u: Understanding) -> FastPath | None:
+    """A curated answer (state/overrides.py) whose question matches the user's in this scope,
+    answered verbatim before retrieval; None when overrides are off or none matches."""
+    if ctx.overrides is None or not ctx.config.retrieval.overrides:
+        return None
+    m = ctx.overrides.match(u.question, u.scope, ctx.kb.embedder)
+    if m is None:
+        return None
+    return FastPath("override", m.answer, (), f"curated answer {m.override_id} v{m.version} (cosine {m.score:.3f}, "
+                                              f"ratio {m.ratio:.0f})")
+
+
 def summary(ctx: TurnContext, u: Understanding, r: Retrieval) -> FastPath | None:
     """A broad request about one named document or property ("tell me about the Ontario lease"):
     its key terms (SUMMARY_TOPICS), each the best sentence of that document for the topic when it
@@ -361,7 +377,8 @@ def gate_signals(ctx: TurnContext, u: Understanding, r: Retrieval | None = None,
     if dis is not None and dis.competitors:
         s["competitors"] = dis.competitors
     if fast is not None:
-        s.update(faq_match=fast.kind == "faq", summary=fast.kind == "summary", groundedness=1.0, cited=True)
+        s.update(faq_match=fast.kind == "faq", summary=fast.kind == "summary", groundedness=1.0, cited=True,
+                 override=fast.note if fast.kind == "override" else None)
     if d is not None and v is not None:
         gen = d.generation
         s.update(generated=True, mean_logprob=gen.mean_logprob if gen.token_logprobs else None,

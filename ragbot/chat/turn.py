@@ -20,7 +20,8 @@ from ragbot.chat.events import DecisionEvent, SourcesEvent, TokenEvent
 from ragbot.chat.gate import GateResult, decide, precheck
 from ragbot.chat.retrieval import group_of
 from ragbot.chat.steps import (Draft, Retrieval, TurnContext, TurnRequest, Understanding,
-                               Verification, disambiguate, fast_path, gate_signals, generate, retrieve, summary, understand,
+                               Verification, disambiguate, fast_path, gate_signals, generate, override, retrieve, summary,
+                               understand,
                                verify)
 from ragbot.types import Decision, Hit, Source
 
@@ -52,6 +53,10 @@ def run_turn(ctx: TurnContext, req: TurnRequest, emit: Callable[[Any], None] | N
     """Run the steps and the gate for one message (module docstring)."""
     emit = emit or (lambda event: None)
     u = understand(ctx, req)
+    curated = override(ctx, u)
+    if curated is not None:  # before retrieval; intents and emergencies still win in the gate
+        return _finish(ctx, emit, precheck(gate_signals(ctx, u, fast=curated), ctx.config.gate), u, None, (),
+                       text=curated.text)
     r = retrieve(ctx, u)
     dis = disambiguate(ctx, u, r)
     fast = fast_path(ctx, u, r) or summary(ctx, u, r)
