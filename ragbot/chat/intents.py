@@ -92,7 +92,11 @@ PATTERNS: Mapping[str, tuple[re.Pattern, ...]] = MappingProxyType({
         r"\b(?:call(?:ed)?|need)\s+(?:911|an\s+ambulance)\b",
     ),
     "legal": _rx(
-        r"\b(?:court|courts|lawyer|lawyers|solicitor|lawsuit|litigation|tribunal|small\s+claims)\b",
+        r"\b(?:lawyer|lawyers|solicitor|lawsuit|litigation|small\s+claims)\b",
+        # "court" and "tribunal" only as a threat or a proceeding: "Cedar Court" is a property and
+        # "which tribunal handles disputes under the agreement?" is a question about the document
+        r"\b(?:take|taking|took|see|seeing|go|going|drag|dragging|haul)\s+(?:\w+\s+){0,2}to\s+(?:court|the\s+tribunal)\b",
+        r"\b(?:in|into)\s+court\b|\bcourt\s+(?:order|case|date|hearing|action)\b|\bfile\s+(?:a\s+)?(?:claim|case)\s+with\b",
         r"(?<!power\sof\s)\battorneys?\b",
         r"\b(?:sue|suing)\s+(?:you|them|the|your|my|him|her|for|over|if|us|management|landlord)\b|"
         r"\b(?:going\s+to|gonna|will|i'?ll|can\s+i|could\s+i|should\s+i|threaten(?:ed|ing)?\s+to)\s+sue\b|\bsued\b",

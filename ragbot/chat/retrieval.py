@@ -57,7 +57,7 @@ def group_of(hit: Hit) -> Group:
 
 def group_for(source: str, doc_type: str, scope: Mapping[str, str], metadata: Mapping) -> Group:
     meta = metadata or {}
-    if scope:
+    if scope and doc_type != "listing":  # a listing row is a document of its own, whatever its file's scope
         items = sorted(scope.items())
         return Group(("scope", ",".join(f"{k}={v}" for k, v in items)), " / ".join(humanize(v) for _, v in items),
                      scope=dict(items), aliases=tuple(str(a) for a in meta.get("aliases") or ()))
