@@ -153,7 +153,8 @@ class Turn:
 class HandoffTicket:
     """Created when the gate hands a conversation to a person.
 
-    urgency: "emergency" (flood, fire, gas, no heat, break-in: call now) or "normal".
+    urgency: "emergency" (flood, fire, gas, no heat, break-in: call now), "urgent" (same day: a dead
+    fridge, no hot water, a daytime lockout) or "normal".
     transcript: the session's turns, oldest first, including the turn that triggered it.
     created_at: Unix time in seconds.
     """

@@ -261,3 +261,8 @@ def test_doc_type_offsets_normalise_the_retrieval_floor():
     assert decide(listing, shifted).decision == Decision.ANSWER  # listings judged on their own scale
     faq = good(top_score=0.30, top_doc_type="faq", quote_score=0.7)
     assert decide(faq, shifted).rule == "out_of_scope"  # other doc types keep the floor
+
+
+def test_urgent_maintenance_report_hands_off_with_urgency_urgent():
+    res = decide(good(urgency="urgent", urgency_score=0.7), CFG)
+    assert res.rule == "urgency_urgent" and res.urgency == "urgent" and res.decision == Decision.HANDOFF

@@ -204,3 +204,10 @@ def test_bitext_human_and_complaint_recall_and_false_positives():
     assert sum("complaint" in detect_intents(t) for t in complaint) / len(complaint) >= 0.80
     flagged = [t for t in other if set(detect_intents(t)) - {"bot_check"}]
     assert len(flagged) / len(other) <= 0.005, flagged[:10]
+
+
+def test_a_resolved_past_event_is_no_emergency():
+    from ragbot.chat.intents import detect_intents
+
+    assert "emergency" not in detect_intents("The flood in the basement last month was fixed, all good now, thanks")
+    assert "emergency" in detect_intents("The basement is flooding right now")

@@ -5,7 +5,8 @@
 
  1. emergency intent (regex backstop)                -> HANDOFF, urgency "emergency" (intent_emergency)
  2. the urgency classifier says emergency             -> HANDOFF, urgency "emergency" (urgency_emergency)
- 3. human / legal / discrimination / complaint / injection / credentials intent
+ 3. human / legal / discrimination / complaint / injection / credentials intent, then a
+    maintenance report the classifier rates urgent (urgency_urgent, urgency "urgent")
                                                       -> HANDOFF  (intent_<name>)
  4. a curated override matches the question in its scope -> ANSWER verbatim (override)
     no retrieval, or top_score < min_retrieval_score and no document was named
@@ -162,8 +163,8 @@ class GateSignals:
 @dataclass(frozen=True)
 class GateResult:
     """decision; confidence in [0, 1] (in the decision, see module docstring); reason: human-
-    readable, names the rule and the values; rule: short id; urgency: "emergency" | "normal" for
-    HANDOFF, else None; clarify_question: for CLARIFY; answer_score: evidence for answering in
+    readable, names the rule and the values; rule: short id; urgency: "emergency" | "urgent" |
+    "normal" for HANDOFF, else None; clarify_question: for CLARIFY; answer_score: evidence for answering in
     [0, 1] (None when nothing was measured); signals: the input."""
 
     decision: Decision
@@ -292,6 +293,11 @@ def _intent_rule(signals: GateSignals, config: GateConfig, score) -> GateResult 
             return _result(Decision.HANDOFF, config.intent_confidence,
                            f"rule intent_{name}: the message matches {name} ({intents[name]!r}){also(name)}",
                            f"intent_{name}", signals, score, urgency="urgent" if signals.urgency == "urgent" else None)
+    if signals.urgency == "urgent":
+        p = signals.urgency_score if signals.urgency_score is not None else config.intent_confidence
+        return _result(Decision.HANDOFF, p, f"rule urgency_urgent: a maintenance report the urgency classifier rates "
+                                            f"urgent (p={p:.2f}); a person follows up today", "urgency_urgent", signals,
+                       score, urgency="urgent")
     return None
 
 

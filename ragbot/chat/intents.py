@@ -211,6 +211,10 @@ _HYPOTHETICAL = re.compile(
     r"\b(?:if|in\s+case\s+of|in\s+the\s+event\s+of|what\s+happens|what\s+should\s+i\s+do|how\s+do\s+i\s+report|"
     r"policy|procedure|who\s+pays|who\s+is\s+responsible|covered|insurance|prevent)\b[^.!?]{0,60}$", _F)
 
+# A resolved past event ("the leak was fixed, all good now") is no live emergency.
+_RESOLVED = re.compile(r"\b(?:turned\s+out|all\s+good\s+now|(?:is|are|it'?s|everything'?s)\s+(?:fine|ok|okay|working|"
+                       r"back|drained)\s+now|(?:was|got|been|were)\s+(?:fixed|repaired|resolved)|remember\s+the)\b", _F)
+
 # Flickering lights or power loss are emergencies together with water.
 _ELECTRIC = re.compile(r"\b(?:lights?\s+(?:are\s+|is\s+|keep\s+)?flicker\w*|flickering\s+lights?|no\s+power|"
                        r"power\s+(?:is\s+|went\s+)?out|lost\s+power|power\s+outage)\b", _F)
@@ -244,7 +248,7 @@ def detect_intents(text: str) -> dict[str, str]:
             e, w = _ELECTRIC.search(text), _WATER.search(text)
             if e and w and not _HYPOTHETICAL.search(text[: min(e.start(), w.start())]):
                 hit = f"{e.group(0)} + {w.group(0)}"
-        if hit is not None:
+        if hit is not None and not (name == "emergency" and _RESOLVED.search(text)):
             found[name] = hit
     if "bot_check" in found and "human" in found and not _REQUEST.search(text):
         del found["human"]  # "are you a real person?" asks about the bot, not for a person

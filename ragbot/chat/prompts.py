@@ -35,6 +35,8 @@ HANDOFF_TEXTS = MappingProxyType({
     "emergency": ("This sounds urgent. If anyone is in danger, or there is fire, smoke, a gas smell or "
                   "flooding, leave the area and call 911 (or your local emergency number) now. "
                   "I have flagged this as an emergency for the on-call team of {business}."),
+    "urgent": ("I've flagged this as urgent for the maintenance team of {business}; a person will follow up "
+               "with you today."),
     "out_of_scope": "I can't answer that from our documents; a person from {business} will follow up.",
     "low_confidence": ("I'm not sure enough of the answer in our documents, so I've passed your question "
                        "to a person at {business}, who will follow up."),
@@ -218,13 +220,13 @@ def clarify_question(labels: Sequence[str], what: str = "one") -> str:
 def handoff_message(urgency: str | None = None, rule: str | None = None, business_name: str = "our company") -> str:
     """User-facing text of a HANDOFF reply: the emergency text when urgency == 'emergency',
     else by gate rule ('out_of_scope', 'low_confidence'-like rules, anything else 'normal')."""
-    if urgency == "emergency":
-        key = "emergency"
+    if urgency in ("emergency", "urgent"):
+        key = urgency
     elif rule == "out_of_scope":
         key = "out_of_scope"
     elif rule in ("low_confidence", "low_groundedness", "low_mean_logprob", "low_min_logprob",
                   "unsupported_numbers", "unsupported_names", "not_cited", "no_generation", "dont_know",
-                  "low_quote_score"):
+                  "low_quote_score", "no_answering_sentence", "draft_check"):
         key = "low_confidence"
     else:
         key = "normal"

@@ -189,10 +189,17 @@ SUMMARY_TOPICS = ("monthly rent amount and when rent is due", "security deposit 
 
 
 def _urgency(ctx: TurnContext, text: str) -> tuple[str | None, float | None]:
+    """The classifier's level and probability; "urgent" only for a report, not for a question."""
     if ctx.urgency is None:
         return None, None
     r = ctx.urgency.predict([text])[0]
+    if r.level == "urgent" and _QUESTION.search(text):
+        return "normal", r.probability
     return r.level, r.probability
+
+
+_QUESTION = re.compile(r"\?\s*$|^\s*(what|when|where|which|who|whom|how|why|is|are|can|could|do|does|may|should|"
+                       r"will|would)\b", re.I)
 
 
 def retrieve(ctx: TurnContext, u: Understanding) -> Retrieval:
