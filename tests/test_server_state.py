@@ -208,3 +208,68 @@ def test_keys_cli(tmp_path):
     bad = run(keys_app, ["create", "--kb", str(kb), "--role", "boss"])
     assert bad.exit_code == 2 and "role must be one of" in bad.output
     assert run(keys_app, ["list", "--kb", str(tmp_path / "missing")]).exit_code == 2
+
+
+def test_model_pool_runs_instances_in_parallel_and_loads_them_one_at_a_time():
+    from ragbot.generators import ScriptedGenerator
+    from ragbot.server.pool import ModelPool
+
+    active, peak, lock = [0], [0], threading.Lock()
+
+    class Tracked(ScriptedGenerator):
+        def _enter(self):
+            with lock:
+                active[0] += 1
+                peak[0] = max(peak[0], active[0])
+            time.sleep(0.05)
+            with lock:
+                active[0] -= 1
+
+        def warm_up(self):
+            self._enter()
+            return self
+
+        def generate(self, messages, **kw):
+            self._enter()
+            return super().generate(messages, **kw)
+
+    pool = ModelPool([Tracked(["a"]), Tracked(["b"])], max_queue=4)
+    loaders = [threading.Thread(target=pool.warm_up) for _ in range(3)]
+    for t in loaders:
+        t.start()
+    for t in loaders:
+        t.join()
+    assert peak[0] == 1  # never two model loads at once
+    peak[0] = 0
+    msgs = [{"role": "user", "content": "hi"}]
+    callers = [threading.Thread(target=pool.generate, args=(msgs,)) for _ in range(4)]
+    for t in callers:
+        t.start()
+    for t in callers:
+        t.join()
+    assert peak[0] == 2 and pool.calls == 4  # both instances busy at once, never more
+
+
+def test_serialized_session_store_survives_concurrent_writers(tmp_path):
+    from ragbot.chat.conversation import SessionStore
+    from ragbot.server.limits import Serialized
+
+    store = Serialized(SessionStore(tmp_path / "sessions.sqlite"))
+    sids = [store.create() for _ in range(8)]
+    errors = []
+
+    def write(sid):
+        try:
+            for i in range(40):
+                store.append(sid, "user" if i % 2 == 0 else "assistant", f"message {i}")
+                store.update_state(sid, n=i)
+        except Exception as e:  # collected: the assertion below names it
+            errors.append(e)
+
+    threads = [threading.Thread(target=write, args=(sid,)) for sid in sids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and all(len(store.turns(sid)) == 40 for sid in sids)
+    assert store.state(sids[0])["n"] == 39
