@@ -47,17 +47,18 @@ class ServerState:
 
 
 def build_state(bot, settings: ServeSettings, webhook=None) -> ServerState:
-    """Stores in the KB's state.sqlite, the model pool around bot.generator, handoff handlers."""
+    """Stores in the KB's state database (state.sqlite in the KB directory, or the KB's PostgreSQL),
+    the model pool around bot.generator, handoff handlers."""
     from ragbot.server.conversations import OwnerStore
     from ragbot.server.limits import KeyedLocks, RateLimiter, Serialized
     from ragbot.server.metrics import Metrics
     from ragbot.server.pool import ModelPool
-    from ragbot.state.db import StateDB
     from ragbot.state.feedback import FeedbackStore
     from ragbot.state.keys import KeyStore
+    from ragbot.state.postgres import open_state_db
     from ragbot.state.tickets import TicketStore
 
-    db = StateDB.for_kb(bot.kb.root)
+    db = open_state_db(bot.kb.root if bot.kb.root is not None else bot.kb.storage.location)
     if not isinstance(bot.generator, ModelPool):
         bot.generator = ModelPool([bot.generator], settings.queue_size, settings.queue_timeout_s)
     if not isinstance(bot.sessions, Serialized) and not getattr(bot.sessions, "thread_safe", False):

@@ -34,12 +34,13 @@ def _keys(kb: str):
     from pathlib import Path
 
     from ragbot.errors import KnowledgeBaseError
-    from ragbot.state.db import StateDB
+    from ragbot.kb.postgres import is_postgres_url
     from ragbot.state.keys import KeyStore
+    from ragbot.state.postgres import open_state_db
 
-    if not Path(kb).is_dir():
+    if not is_postgres_url(kb) and not Path(kb).is_dir():
         raise KnowledgeBaseError(f"no knowledge base at {kb}; build one with `ragbot ingest PATH --kb {kb}`")
-    return KeyStore(StateDB.for_kb(kb))
+    return KeyStore(open_state_db(kb))
 
 
 @keys_app.command("create")
@@ -118,6 +119,9 @@ def serve(kb: str = KB_OPT,
                        f"`ragbot keys create --kb {kb} --role client` to serve other machines", err=True)
             host = "127.0.0.1"
         typer.echo("no API keys: open mode, loopback only, no Authorization needed", err=True)
+    if webhook and not webhook_secret:
+        typer.echo("warning: --webhook without --webhook-secret (or $RAGBOT_WEBHOOK_SECRET): receivers cannot "
+                   "verify the X-Ragbot-Signature header", err=True)
     settings = ServeSettings(kb=kb, host=host, port=port, workers=workers, demo=demo, webhook_url=webhook,
                              webhook_secret=webhook_secret, model_instances=models, queue_size=queue,
                              rate_key_per_min=rate_key, rate_session_per_min=rate_session, max_body_bytes=max_body)
