@@ -405,3 +405,12 @@ def test_v1_errors_use_openai_shape(serve):
         "invalid_request_error")
     err(c.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": HOURS}],
                                              "metadata": {"scope": "{bad"}}), 400, "invalid_request_error")
+
+
+def test_time_to_first_token_counts_streamed_turns_only(serve):
+    c = serve()
+    sid = c.post("/api/conversations", json={}).json()["session_id"]
+    c.post(f"/api/conversations/{sid}/messages", json={"text": HOURS})
+    assert "ragbot_time_to_first_token_seconds_count 0.0" in c.get("/metrics").text
+    c.post(f"/api/conversations/{sid}/messages", json={"text": HOURS, "stream": True})
+    assert "ragbot_time_to_first_token_seconds_count 1.0" in c.get("/metrics").text

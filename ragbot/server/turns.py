@@ -72,7 +72,7 @@ def _run_sync(state, req: TurnRequest, emit) -> None:
             emit(ev)
 
 
-async def events(state, req: TurnRequest) -> AsyncIterator:
+async def events(state, req: TurnRequest, streamed: bool = True) -> AsyncIterator:
     """The turn's events as they happen (an exception from the turn is raised here), then
     `on_reply` bookkeeping. Runs the turn in the server's thread pool."""
     loop = asyncio.get_running_loop()
@@ -92,7 +92,7 @@ async def events(state, req: TurnRequest) -> AsyncIterator:
     while (item := await q.get()) is not _END:
         if isinstance(item, BaseException):
             raise item
-        if first:
+        if first and streamed:
             state.metrics.ttft.observe(time.perf_counter() - t0)
             first = False
         if hasattr(item, "reply"):
@@ -103,7 +103,7 @@ async def events(state, req: TurnRequest) -> AsyncIterator:
 async def ask(state, req: TurnRequest):
     """Run one turn to its Reply (non-streaming)."""
     reply = None
-    async for ev in events(state, req):
+    async for ev in events(state, req, streamed=False):
         if hasattr(ev, "reply"):
             reply = ev.reply
     if reply is None:
