@@ -47,8 +47,8 @@ class ServerState:
 
 
 def build_state(bot, settings: ServeSettings, webhook=None) -> ServerState:
-    """Stores in the KB's state database (state.sqlite in the KB directory, or the KB's PostgreSQL),
-    the model pool around bot.generator, handoff handlers."""
+    """Stores in the Bot's state database (`bot.state`: state.sqlite in the KB directory, or the KB's
+    PostgreSQL), the model pool around bot.generator, handoff handlers."""
     from ragbot.server.conversations import OwnerStore
     from ragbot.server.limits import KeyedLocks, RateLimiter, Serialized
     from ragbot.server.metrics import Metrics
@@ -58,7 +58,7 @@ def build_state(bot, settings: ServeSettings, webhook=None) -> ServerState:
     from ragbot.state.postgres import open_state_db
     from ragbot.state.tickets import TicketStore
 
-    db = open_state_db(bot.kb.root if bot.kb.root is not None else bot.kb.storage.location)
+    db = getattr(bot, "state", None) or open_state_db(bot.kb.root if bot.kb.root is not None else bot.kb.storage.location)
     if not isinstance(bot.generator, ModelPool):
         bot.generator = ModelPool([bot.generator], settings.queue_size, settings.queue_timeout_s)
     if not isinstance(bot.sessions, Serialized) and not getattr(bot.sessions, "thread_safe", False):
@@ -72,7 +72,7 @@ def build_state(bot, settings: ServeSettings, webhook=None) -> ServerState:
     if webhook is not None and webhook not in bot.handlers:
         bot.handlers.append(webhook)
     return ServerState(
-        bot=bot, settings=settings, keys=KeyStore(db), tickets=tickets, owners=OwnerStore(db), feedback=FeedbackStore(db),
+        bot=bot, settings=settings, keys=KeyStore(db), tickets=tickets, owners=OwnerStore(db), feedback=getattr(bot, "feedback_store", None) or FeedbackStore(db),
         pool=bot.generator,
         metrics=Metrics(bot.generator), executor=ThreadPoolExecutor(settings.threads(), thread_name_prefix="ragbot-turn"),
         rate_key=RateLimiter(settings.rate_key_per_min), rate_session=RateLimiter(settings.rate_session_per_min),

@@ -112,15 +112,11 @@ async def ask(state, req: TurnRequest):
 
 
 def on_reply(state, req: TurnRequest, reply, seconds: float) -> None:
-    """Metrics; the reply's sources and options for the transcript; the turn log (for feedback)
-    unless the Bot keeps one itself."""
+    """Metrics, and the reply's sources and options for the transcript (Bot itself records the
+    turn in its turn log, which feedback refers to)."""
     state.metrics.observe_turn(reply, seconds)
     state.owners.add_meta(reply.message_id, reply.session_id,
                           {"sources": [s.to_dict() for s in reply.sources], "options": list(reply.options)})
-    if getattr(state.bot, "turnlog", None) is None:
-        from ragbot.state.turnlog import TurnRecord
-
-        state.feedback.turnlog.record(TurnRecord.from_reply(reply, req.question, user_id=req.user, scope=req.scope))
 
 
 def log_fields(request, reply) -> None:
