@@ -61,6 +61,10 @@ class Bot:
         self.feedback_store = FeedbackStore(self.state, self.turnlog)
         r = self.config.retrieval
         self.overrides = OverrideStore(self.state, r.override_min_score, r.override_min_ratio)
+        from ragbot.state.users import UserStore
+
+        self.users = UserStore(self.state)  # stated preferences per user (chat/preferences.py)
+        self._listings: tuple[int | None, Any] | None = None
         if generator is None:
             from ragbot.generators import make_generator
 
@@ -143,14 +147,24 @@ class Bot:
         question = self._check_question(question)
         sid = self._session_for(session, scope, history, user)
         state = self.sessions.state(sid)
+        if user and state.get("user") != user:  # the session's user, for its later turns
+            state = self.sessions.update_state(sid, user=user)
+        user = user or state.get("user")
         scope_d = {**state.get("scope", {}), **self.kb.check_scope(scope)}
         turns = tuple(self.sessions.turns(sid))
         self.sessions.append(sid, "user", question)
         if state.get("handed_off"):
             reply = self._handed_off_reply(sid, state, t0, emit)
         else:
-            req = TurnRequest(question, scope_d, turns, state.get("pending"), state.get("focus"))
-            reply = self._store(sid, run_turn(self.turn_context(), req, emit), t0)
+            req = TurnRequest(question, scope_d, turns, state.get("pending"), state.get("focus"), state.get("listing"),
+                              self.users.values(user) if user else None)
+            outcome = run_turn(self.turn_context(), req, emit)
+            reply = self._store(sid, outcome, t0)
+            if user:
+                from ragbot.chat.preferences import remember
+
+                cat = self.listing_catalog()
+                remember(self.users, user, question, outcome.listing, cat.cities if cat else (), sid, reply.message_id)
         from ragbot.state.turnlog import TurnRecord
 
         self.turnlog.record(TurnRecord.from_reply(reply, question, user_id=user, scope=scope_d))
@@ -184,7 +198,17 @@ class Bot:
     def turn_context(self) -> TurnContext:
         """The collaborators a turn's steps use (chat/steps.TurnContext)."""
         return TurnContext(self.kb, self.generator, self.config, self.catalog(), self.urgency_classifier(),
-                           self.overrides)
+                           self.overrides, self.listing_catalog())
+
+    def listing_catalog(self):
+        """The KB's listings for listing turns (chat/listings.ListingCatalog), cached per KB
+        generation; None for a store without SQL (in memory)."""
+        from ragbot.chat.listings import ListingCatalog
+
+        gen = self.kb.generation
+        if self._listings is None or self._listings[0] != gen:
+            self._listings = (gen, ListingCatalog.of(self.kb) if gen is not None else None)
+        return self._listings[1]
 
     def urgency_classifier(self):
         """The emergency classifier (chat/urgency.py), fitted once per Bot; None when disabled."""
@@ -220,10 +244,15 @@ class Bot:
 
     def _store(self, sid: str, o: TurnOutcome, t0: float) -> Reply:
         res = o.result
+        if o.listing is not None:
+            from ragbot.chat.listings import persist
+
+            self.sessions.update_state(sid, listing=persist(o.listing))
         self.sessions.update_state(sid, pending=o.pending, **({"focus": o.focus} if o.focus else {}),
                                    **({"scope": dict(o.scope)} if o.pending is None and res.decision is Decision.ANSWER
                                       and o.scope else {}))
-        ticket = self._handoff(sid, res, o.scope) if res.decision is Decision.HANDOFF else None
+        showing = (o.listing or {}).get("showing_request")
+        ticket = self._handoff(sid, res, o.scope, showing) if res.decision is Decision.HANDOFF else None
         reply = Reply(text=o.text, decision=res.decision, confidence=res.confidence, reason=res.reason,
                       session_id=sid, sources=tuple(source_of(h) for h in o.hits), signals=res.signals,
                       ticket=ticket, timings_ms={**o.timings_ms, "total": _ms(t0)}, tokens=dict(o.tokens),
@@ -234,11 +263,16 @@ class Bot:
         mid = self.sessions.append(sid, "assistant", reply.text, reply.decision.value)
         return reply.with_message_id(mid)
 
-    def _handoff(self, sid: str, res: GateResult, scope: Mapping[str, str]) -> HandoffTicket:
+    def _handoff(self, sid: str, res: GateResult, scope: Mapping[str, str], showing: Mapping | None = None
+                 ) -> HandoffTicket:
         turns = self.sessions.turns(sid)
         ticket = HandoffTicket(ticket_id=uuid.uuid4().hex[:12], session_id=sid, reason=res.reason,
                                urgency=res.urgency or "normal", summary=summarize(turns, res.reason),
                                transcript=tuple(turns), scope=dict(scope), created_at=time.time(), rule=res.rule)
+        if showing:  # a showing request for leasing: the listing, availability, contact, preferences
+            from ragbot.chat.showings import ShowingTicket, ticket_summary
+
+            ticket = ShowingTicket(**{**vars(ticket), "summary": ticket_summary(showing)}, showing=dict(showing))
         self.sessions.update_state(sid, handed_off=True, ticket_id=ticket.ticket_id, pending=None)
         for handler in self.handlers:
             handler(ticket)

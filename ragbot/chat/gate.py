@@ -9,6 +9,8 @@
     maintenance report the classifier rates urgent (urgency_urgent, urgency "urgent")
                                                       -> HANDOFF  (intent_<name>)
  4. a curated override matches the question in its scope -> ANSWER verbatim (override)
+    a showing request with its contact (chat/listings.py) -> HANDOFF to leasing (showing_request)
+    a listing search / follow-up answered from the listings' fields -> ANSWER (listings)
     no retrieval, or top_score < min_retrieval_score and no document was named
                                                       -> HANDOFF  (out_of_scope)
  5. >= 2 clarify candidates (`clarify_candidates`: competitors within ambiguity_margin whose
@@ -104,6 +106,8 @@ class GateSignals:
     question is never out of scope on its cosine score alone.
     summary: a broad request about a named document is answered with its quoted key terms.
     override: which curated answer (state/overrides.py) matched the question, or None.
+    listings: what the listing step answered from the listings' typed fields (chat/listings.py),
+    or None. showing: the showing request handed to leasing, or None.
     top_doc_type: doc_type of the best hit; the gate adds GateConfig.offset_<type> to top_score
     (`effective_top`) so listing rows and PDF clauses are judged on their own scale.
     The gate, not the turn, decides whether the draft is kept (GateResult.keep_draft).
@@ -135,6 +139,8 @@ class GateSignals:
     summary: bool = False
     top_doc_type: str | None = None
     override: str | None = None
+    listings: str | None = None
+    showing: str | None = None
 
     def __post_init__(self):
         for name in ("top_score", "second_score", "mean_logprob", "min_logprob", "groundedness", "quote_score"):
@@ -310,6 +316,11 @@ def precheck(signals: GateSignals, config: GateConfig) -> GateResult | None:
         return fired
     if signals.override:
         return _result(Decision.ANSWER, 0.95, f"rule override: {signals.override}", "override", signals, score)
+    if signals.showing:
+        return _result(Decision.HANDOFF, 0.95, f"rule showing_request: {signals.showing}", "showing_request", signals,
+                       score)
+    if signals.listings:
+        return _result(Decision.ANSWER, 0.9, f"rule listings: {signals.listings}", "listings", signals, score)
     top = effective_top(signals, config)
     if top is None or (top < config.min_retrieval_score and not signals.named_document):
         if top is None:

@@ -41,6 +41,7 @@ class TurnContext:
     catalog: Sequence[Group]
     urgency: Any = None
     overrides: Any = None
+    listings: Any = None  # chat/listings.ListingCatalog of the KB (None: built per turn)
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,8 @@ class TurnRequest:
     history: tuple[Turn, ...] = ()
     pending: Mapping[str, Any] | None = None
     focus: Mapping[str, Any] | None = None
+    listing: Mapping[str, Any] | None = None  # the session's listing state (chat/listings.py)
+    preferences: Mapping[str, Any] | None = None  # the user's saved preferences; None: no user known
 
 
 @dataclass(frozen=True)
@@ -107,13 +110,15 @@ class Disambiguation:
 @dataclass(frozen=True)
 class FastPath:
     """An answer that needs no model: kind "faq" (a stored answer whose question matches, verbatim),
-    "override" (a curated answer, verbatim, no sources; `note` says which) or "summary" (key terms
-    of a named document, quoted); text cites hits as [n] = hits[n-1]."""
+    "override" (a curated answer, verbatim, no sources; `note` says which), "summary" (key terms
+    of a named document, quoted), "listings" (a listing search or follow-up, chat/listings.py) or
+    "showing" (a showing request for the leasing team); text cites hits as [n] = hits[n-1]."""
 
     kind: str
     text: str
     hits: tuple[Hit, ...]
     note: str = ""
+    state: Mapping[str, Any] | None = None  # kinds "listings" / "showing": the new listing state
 
 
 @dataclass(frozen=True)
@@ -189,11 +194,15 @@ SUMMARY_TOPICS = ("monthly rent amount and when rent is due", "security deposit 
 
 
 def _urgency(ctx: TurnContext, text: str) -> tuple[str | None, float | None]:
-    """The classifier's level and probability; "urgent" only for a report, not for a question."""
+    """The classifier's level and probability. A question ("what should I do if I smell gas?") is
+    an emergency only on a regex hit or with probability >= 0.5, and never "urgent": questions are
+    answered, reports are handed off (measured on the held-out urgency messages: false alarms
+    0.21 -> 0.19 at the same emergency recall 0.988)."""
     if ctx.urgency is None:
         return None, None
     r = ctx.urgency.predict([text])[0]
-    if r.level == "urgent" and _QUESTION.search(text):
+    if _QUESTION.search(text) and (r.level == "urgent" or (r.level == "emergency" and r.source != "regex"
+                                                             and r.probability < 0.5)):
         return "normal", r.probability
     return r.level, r.probability
 
@@ -307,6 +316,15 @@ def summary(ctx: TurnContext, u: Understanding, r: Retrieval) -> FastPath | None
     return FastPath("summary", "\n".join(lines), tuple(hits))
 
 
+def listing_search(ctx: TurnContext, u: Understanding, req: TurnRequest) -> FastPath | None:
+    """A listing search, its follow-ups, "the second one", a showing request or "forget my
+    preferences", answered without the model (chat/listings.py); None when the message is none of
+    these or the KB holds no listings."""
+    from ragbot.chat.listings import listing_turn
+
+    return listing_turn(ctx, u, req.listing, req.preferences, len(req.history))
+
+
 def answer_passages(ctx: TurnContext, r: Retrieval) -> list[Hit]:
     """The hits the answer may come from: all of them when narrowed, else those of the top hit's
     group plus company-wide ones."""
@@ -385,7 +403,9 @@ def gate_signals(ctx: TurnContext, u: Understanding, r: Retrieval | None = None,
         s["competitors"] = dis.competitors
     if fast is not None:
         s.update(faq_match=fast.kind == "faq", summary=fast.kind == "summary", groundedness=1.0, cited=True,
-                 override=fast.note if fast.kind == "override" else None)
+                 override=fast.note if fast.kind == "override" else None,
+                 listings=fast.note if fast.kind == "listings" else None,
+                 showing=fast.note if fast.kind == "showing" else None)
     if d is not None and v is not None:
         gen = d.generation
         s.update(generated=True, mean_logprob=gen.mean_logprob if gen.token_logprobs else None,

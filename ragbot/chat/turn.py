@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 
 from ragbot.chat import prompts
@@ -20,8 +20,8 @@ from ragbot.chat.events import DecisionEvent, SourcesEvent, TokenEvent
 from ragbot.chat.gate import GateResult, decide, precheck
 from ragbot.chat.retrieval import group_of
 from ragbot.chat.steps import (Draft, Retrieval, TurnContext, TurnRequest, Understanding,
-                               Verification, disambiguate, fast_path, gate_signals, generate, override, retrieve, summary,
-                               understand,
+                               Verification, disambiguate, fast_path, gate_signals, generate, listing_search, override,
+                               retrieve, summary, understand,
                                verify)
 from ragbot.types import Decision, Hit, Source
 
@@ -42,6 +42,7 @@ class TurnOutcome:
     focus: Mapping[str, Any] | None = None
     timings_ms: Mapping[str, float] = field(default_factory=dict)
     tokens: Mapping[str, int] = field(default_factory=dict)
+    listing: Mapping[str, Any] | None = None  # the session's new listing state (chat/listings.py), or None
 
 
 def source_of(h: Hit) -> Source:
@@ -57,6 +58,9 @@ def run_turn(ctx: TurnContext, req: TurnRequest, emit: Callable[[Any], None] | N
     if curated is not None:  # before retrieval; intents and emergencies still win in the gate
         return _finish(ctx, emit, precheck(gate_signals(ctx, u, fast=curated), ctx.config.gate), u, None, (),
                        text=curated.text)
+    found = listing_search(ctx, u, req)
+    if found is not None:  # a listing search, follow-up or showing request: no retrieval, no model
+        return _listing_finish(ctx, emit, precheck(gate_signals(ctx, u, fast=found), ctx.config.gate), u, found)
     r = retrieve(ctx, u)
     dis = disambiguate(ctx, u, r)
     fast = fast_path(ctx, u, r) or summary(ctx, u, r)
@@ -97,7 +101,7 @@ def compose_answer(result: GateResult, d: Draft, v: Verification) -> tuple[str, 
 def _finish(ctx: TurnContext, emit, result: GateResult, u: Understanding, r: Retrieval | None, hits: tuple,
             text: str = "", timings: Mapping[str, float] | None = None, tokens=None) -> TurnOutcome:
     name = ctx.config.prompt.business_name
-    if result.decision is Decision.HANDOFF:
+    if result.decision is Decision.HANDOFF and result.rule != "showing_request":  # that one says what was passed on
         text, hits = prompts.handoff_message(result.urgency, result.rule, name), ()
     elif result.decision is Decision.CLARIFY:
         text = result.clarify_question or prompts.decline_message(name)
@@ -111,6 +115,14 @@ def _finish(ctx: TurnContext, emit, result: GateResult, u: Understanding, r: Ret
     times = {"retrieve": r.ms if r else 0.0, **(timings or {})}
     return TurnOutcome(result, text, tuple(hits), dict(r.scope if r else u.scope), pending, focus, times,
                        dict(tokens or {}))
+
+
+def _listing_finish(ctx: TurnContext, emit, pre: GateResult, u: Understanding, found) -> TurnOutcome:
+    """A listing turn's outcome; its listing state is kept only when the gate took the listing
+    answer (an intent or an emergency still wins)."""
+    ours = pre.rule in ("listings", "showing_request")
+    o = _finish(ctx, emit, pre, u, None, found.hits if ours else (), text=found.text if ours else "")
+    return replace(o, listing=found.state) if ours else o
 
 
 def _pending(u: Understanding, result: GateResult) -> dict:
