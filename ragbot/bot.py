@@ -152,13 +152,14 @@ class Bot:
         user = user or state.get("user")
         scope_d = {**state.get("scope", {}), **self.kb.check_scope(scope)}
         turns = tuple(self.sessions.turns(sid))
-        self.sessions.append(sid, "user", question)
         if state.get("handed_off"):
+            self.sessions.append(sid, "user", question)
             reply = self._handed_off_reply(sid, state, t0, emit)
         else:
             req = TurnRequest(question, scope_d, turns, state.get("pending"), state.get("focus"), state.get("listing"),
                               self.users.values(user) if user else None)
             outcome = run_turn(self.turn_context(), req, emit)
+            self.sessions.append(sid, "user", question)  # only once the turn succeeded: a retry adds it once
             reply = self._store(sid, outcome, t0)
             if user:
                 from ragbot.chat.preferences import remember
@@ -194,6 +195,15 @@ class Bot:
         for turn in history or ():
             self.sessions.append(sid, turn.role, turn.content)
         return sid
+
+    def warm_up(self) -> "Bot":
+        """Load the embedder, the generator and the urgency classifier now instead of on the first
+        turn (the server calls this before it reports ready)."""
+        self.kb.embedder.embed_query("warm up")
+        if hasattr(self.generator, "warm_up"):
+            self.generator.warm_up()
+        self.urgency_classifier()
+        return self
 
     def turn_context(self) -> TurnContext:
         """The collaborators a turn's steps use (chat/steps.TurnContext)."""
@@ -252,7 +262,7 @@ class Bot:
                                    **({"scope": dict(o.scope)} if o.pending is None and res.decision is Decision.ANSWER
                                       and o.scope else {}))
         showing = (o.listing or {}).get("showing_request")
-        ticket = self._handoff(sid, res, o.scope, showing) if res.decision is Decision.HANDOFF else None
+        ticket = self._handoff(sid, res, o.scope, showing, o.evidence) if res.decision is Decision.HANDOFF else None
         reply = Reply(text=o.text, decision=res.decision, confidence=res.confidence, reason=res.reason,
                       session_id=sid, sources=tuple(source_of(h) for h in o.hits), signals=res.signals,
                       ticket=ticket, timings_ms={**o.timings_ms, "total": _ms(t0)}, tokens=dict(o.tokens),
@@ -263,12 +273,13 @@ class Bot:
         mid = self.sessions.append(sid, "assistant", reply.text, reply.decision.value)
         return reply.with_message_id(mid)
 
-    def _handoff(self, sid: str, res: GateResult, scope: Mapping[str, str], showing: Mapping | None = None
-                 ) -> HandoffTicket:
+    def _handoff(self, sid: str, res: GateResult, scope: Mapping[str, str], showing: Mapping | None = None,
+                 evidence: tuple = ()) -> HandoffTicket:
         turns = self.sessions.turns(sid)
         ticket = HandoffTicket(ticket_id=uuid.uuid4().hex[:12], session_id=sid, reason=res.reason,
                                urgency=res.urgency or "normal", summary=summarize(turns, res.reason),
-                               transcript=tuple(turns), scope=dict(scope), created_at=time.time(), rule=res.rule)
+                               transcript=tuple(turns), scope=dict(scope), created_at=time.time(), rule=res.rule,
+                               sources=tuple(source_of(h) for h in evidence))
         if showing:  # a showing request for leasing: the listing, availability, contact, preferences
             from ragbot.chat.showings import ShowingTicket, ticket_summary
 

@@ -156,7 +156,8 @@ class HandoffTicket:
     urgency: "emergency" (flood, fire, gas, no heat, break-in: call now), "urgent" (same day: a dead
     fridge, no hot water, a daytime lockout) or "normal".
     transcript: the session's turns, oldest first, including the turn that triggered it.
-    created_at: Unix time in seconds.
+    created_at: Unix time in seconds. rule: the gate rule that handed off. sources: the turn's top
+    retrieved passages, for the person who takes it over.
     """
 
     ticket_id: str
@@ -168,6 +169,7 @@ class HandoffTicket:
     scope: Mapping[str, str] = field(default_factory=dict)
     created_at: float = 0.0
     rule: str = ""
+    sources: tuple["Source", ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -180,6 +182,7 @@ class HandoffTicket:
             "transcript": [{"role": t.role, "content": t.content} for t in self.transcript],
             "scope": dict(self.scope),
             "created_at": self.created_at,
+            "sources": [s.to_dict() for s in self.sources],
         }
 
 

@@ -10,10 +10,12 @@ turns(session_id, idx, role, content, decision, created_at, message_id); role is
 from __future__ import annotations
 
 import contextlib
+import functools
 import fcntl
 import json
 import re
 import sqlite3
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -33,8 +35,21 @@ CREATE TABLE IF NOT EXISTS turns (session_id TEXT NOT NULL, idx INTEGER NOT NULL
 """
 
 
+def _locked(method):
+    """Run the method under the store's re-entrant lock: one sqlite3 connection shared by the
+    server's threads crashes or loses writes without it (seen under the serve benchmark)."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self.__dict__.setdefault("_lock", threading.RLock()):
+            return method(self, *args, **kwargs)
+    return wrapper
+
+
 class SessionStore:
-    """Sessions in `path` (SQLite, WAL). `path=":memory:"` keeps them in memory."""
+    """Sessions in `path` (SQLite, WAL). `path=":memory:"` keeps them in memory. Thread-safe:
+    every method holds the store's lock."""
+
+    thread_safe = True
 
     def __init__(self, path: str | Path):
         self.path = str(path)
@@ -56,6 +71,7 @@ class SessionStore:
             if "user_id" not in {r["name"] for r in self._conn.execute("PRAGMA table_info(sessions)")}:
                 self._conn.execute("ALTER TABLE sessions ADD COLUMN user_id TEXT")
 
+    @_locked
     def create(self, session_id: str | None = None, scope: dict | None = None, user_id: str | None = None) -> str:
         """Create a session and return its id: the caller's own id (validated: 1-64 letters,
         digits, '-' or '_'; InputError otherwise) or a new random one. Creating an existing id is
@@ -69,9 +85,11 @@ class SessionStore:
                                (sid, now, now, json.dumps({"scope": scope or {}, "handed_off": False}), user_id))
         return sid
 
+    @_locked
     def exists(self, session_id: str) -> bool:
         return self._conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is not None
 
+    @_locked
     def state(self, session_id: str) -> dict[str, Any]:
         """The session's state dict; raises SessionNotFoundError for an unknown id."""
         row = self._conn.execute("SELECT state FROM sessions WHERE id = ?", (session_id,)).fetchone()
@@ -79,6 +97,7 @@ class SessionStore:
             raise SessionNotFoundError(f"unknown session {session_id!r}; omit --session to start a new one")
         return json.loads(row["state"])
 
+    @_locked
     def update_state(self, session_id: str, **changes: Any) -> dict[str, Any]:
         state = self.state(session_id)
         state.update(changes)
@@ -87,6 +106,7 @@ class SessionStore:
                                (json.dumps(state), time.time(), session_id))
         return state
 
+    @_locked
     def append(self, session_id: str, role: str, content: str, decision: str | None = None,
                message_id: str | None = None) -> str:
         """Append a message; returns its message_id (a new random hex id unless given)."""
@@ -99,21 +119,25 @@ class SessionStore:
                                "VALUES (?, ?, ?, ?, ?, ?, ?)", (session_id, n, role, content, decision, time.time(), mid))
         return mid
 
+    @_locked
     def messages(self, session_id: str) -> list[dict[str, Any]]:
         """The transcript with ids: [{message_id, role, content, decision, created_at}], oldest first."""
         rows = self._conn.execute("SELECT message_id, role, content, decision, created_at FROM turns "
                                   "WHERE session_id = ? ORDER BY idx", (session_id,))
         return [dict(r) for r in rows]
 
+    @_locked
     def turns(self, session_id: str) -> list[Turn]:
         """All turns, oldest first."""
         rows = self._conn.execute("SELECT role, content FROM turns WHERE session_id = ? ORDER BY idx", (session_id,))
         return [Turn(r["role"], r["content"]) for r in rows]
 
+    @_locked
     def release(self, session_id: str) -> None:
         """End a handoff: the bot answers this session again."""
         self.update_state(session_id, handed_off=False, ticket_id=None)
 
+    @_locked
     def close(self) -> None:
         self._conn.close()
 

@@ -43,6 +43,7 @@ class TurnOutcome:
     timings_ms: Mapping[str, float] = field(default_factory=dict)
     tokens: Mapping[str, int] = field(default_factory=dict)
     listing: Mapping[str, Any] | None = None  # the session's new listing state (chat/listings.py), or None
+    evidence: tuple[Hit, ...] = ()  # the top retrieved hits, for the person who takes a handoff
 
 
 def source_of(h: Hit) -> Source:
@@ -114,7 +115,7 @@ def _finish(ctx: TurnContext, emit, result: GateResult, u: Understanding, r: Ret
     emit(DecisionEvent(result.decision, result.rule, result.confidence, result.reason))
     times = {"retrieve": r.ms if r else 0.0, **(timings or {})}
     return TurnOutcome(result, text, tuple(hits), dict(r.scope if r else u.scope), pending, focus, times,
-                       dict(tokens or {}))
+                       dict(tokens or {}), evidence=tuple(r.hits[:3]) if r else ())
 
 
 def _listing_finish(ctx: TurnContext, emit, pre: GateResult, u: Understanding, found) -> TurnOutcome:
