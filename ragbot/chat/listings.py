@@ -259,14 +259,40 @@ def _query_for(q: str, cat: ListingCatalog, state: Mapping[str, Any], prop: Cons
     if previous is None and preferences:
         defaults = prefs_mod.defaults(preferences, cat.cities)
         previous = ListingQuery(defaults) if defaults else None
-    shown = [s.get("fields") or {} for s in state.get("shown") or ()]
-    merged = parse(q, previous, cat.cities, cat.neighbourhoods, shown)
+    merged = parse(q, previous, cat.cities, cat.neighbourhoods, shown_fields(state))
     if merged.is_empty and previous is not None:  # "Any apartments available?" keeps what holds so far
         merged = replace(previous, free_text=merged.free_text)
     if prop is not None:
         merged = replace(merged, constraints=tuple(c for c in merged.constraints if c.field != "property") + (prop,))
     used = {c.field for c in defaults if c in merged.constraints}
     return merged, prefs_mod.in_mind(preferences or {}, used)
+
+
+def shown_fields(state: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [s.get("fields") or {} for s in state.get("shown") or ()]
+
+
+def relaxation(cat: ListingCatalog, query: ListingQuery, keep: set[str], scope: Mapping[str, str] | None,
+               period: str) -> ls.Relaxation | None:
+    """The nearest relaxation (kb/listing_search.nearest_relaxation) that leaves the fields in
+    `keep` alone when another one has matches ("anything cheaper?" finds cheaper homes by
+    loosening an earlier condition, not by undoing "cheaper")."""
+    best = None
+    for cand in ls._candidates(cat.conn, query, cat.dialect, scope):
+        if {c.field for c in cand[1]} & keep:
+            continue
+        if best is None or cand[0] < best[0]:
+            best = cand
+    if best is None:
+        return ls.nearest_relaxation(cat.conn, query, cat.dialect, scope, period)
+    _, removed, added, sort = best
+    kept = tuple(c for c in query.constraints if c not in removed) + tuple(added)
+    total = ls.count(cat.conn, kept, cat.dialect, scope)
+    was = say.restate(ListingQuery(tuple(removed)), period)
+    label = f"nothing matches {was}" + (f"; nearest: {say.restate(ListingQuery(tuple(added)), period)}" if added
+                                        else f"; without that: {total} match")
+    return ls.Relaxation(tuple(removed), tuple(added), ListingQuery(kept, sort or query.sort, None, query.free_text),
+                         total, label)
 
 
 def _search(ctx, cat: ListingCatalog, state: dict, q: str, prop: Constraint | None,
@@ -278,8 +304,13 @@ def _search(ctx, cat: ListingCatalog, state: dict, q: str, prop: Constraint | No
     query = merged if merged.sort or ranked else replace(merged, sort=SortKey("price", False))
     n = int(getattr(getattr(ctx.config.kb, "listings", None), "top_n", TOP_N) or TOP_N)
     period = say.query_period(query)
-    res = ls.search(cat.conn, query, n, cat.dialect, _listing_scope(cat, scope),
-                    _ranker(ctx, merged.free_text) if ranked else None, price_period=period)
+    where, rank = _listing_scope(cat, scope), _ranker(ctx, merged.free_text) if ranked else None
+    res = ls.search(cat.conn, query, n, cat.dialect, where, rank, relax=False)
+    if not res.total:  # relax what the user said before, not what this message just asked for
+        keep = {c.field for c in parse(q, None, cat.cities, cat.neighbourhoods, shown_fields(state)).constraints}
+        r = relaxation(cat, query, keep, where, period)
+        got = ls.search(cat.conn, r.query, n, cat.dialect, where, rank, relax=False).listings if r else ()
+        res = ls.ListingResults(query, 0, got, r)
     must = res.relaxation.query.constraints if res.relaxation else query.constraints
     found = [m for m in res.listings if satisfies(m.fields, must)]  # never show one that breaks a constraint
     items = [_item(m) for m in found]

@@ -1,0 +1,89 @@
+"""CLI for users' saved preferences, mounted by ragbot.cli as `ragbot users`:
+
+    ragbot users show USER_ID --kb DIR [--json]     # the saved preferences, each with the message that stated it
+    ragbot users forget USER_ID --kb DIR [--json]   # delete them all
+    ragbot users list --kb DIR [--json]             # user ids with saved preferences
+
+`--kb` is the knowledge-base directory (its state.sqlite) or a postgresql:// KB. `--json` prints one
+JSON object on stdout; errors print `error: ...` on stderr, exit code 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+from ragbot.errors import InputError, RagbotError
+
+users_app = typer.Typer(help="Users' saved preferences (budget, bedrooms, pets, city, language, contact).",
+                        no_args_is_help=True, add_completion=False)
+KB_OPT = typer.Option(..., "--kb", help="knowledge-base directory or postgresql:// KB")
+JSON_OPT = typer.Option(False, "--json", help="print one JSON object on stdout")
+
+
+def _cli(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except RagbotError as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(2)
+    return wrapper
+
+
+def _store(kb: str):
+    from ragbot.kb.postgres import is_postgres_url
+    from ragbot.state.postgres import open_state_db
+    from ragbot.state.users import UserStore
+
+    if not is_postgres_url(kb) and not Path(kb).is_dir():
+        raise InputError(f"--kb {kb}: no such directory; pass the knowledge-base directory")
+    return UserStore(open_state_db(kb))
+
+
+def _emit(obj) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+@users_app.command("show")
+@_cli
+def show(user_id: str = typer.Argument(..., help="the user id (as in ask --user)"), kb: str = KB_OPT,
+         json_out: bool = JSON_OPT):
+    """Print a user's saved preferences, each with the (scrubbed) message that stated it."""
+    profile = _store(kb).get(user_id)
+    if json_out:
+        _emit(profile.to_dict())
+        return
+    if not profile.preferences:
+        typer.echo(f"user {user_id}: no saved preferences")
+        return
+    typer.echo(f"user {user_id}:")
+    for key, p in profile.preferences.items():
+        typer.echo(f"  {key}: {p.value!r}  (said in session {p.session_id}: {p.message!r})")
+
+
+@users_app.command("forget")
+@_cli
+def forget(user_id: str = typer.Argument(..., help="the user id"), kb: str = KB_OPT, json_out: bool = JSON_OPT):
+    """Delete every saved preference of a user."""
+    n = _store(kb).forget(user_id)
+    if json_out:
+        _emit({"user_id": user_id, "deleted": n})
+    else:
+        typer.echo(f"user {user_id}: {n} saved preference{'' if n == 1 else 's'} deleted")
+
+
+@users_app.command("list")
+@_cli
+def list_users(kb: str = KB_OPT, json_out: bool = JSON_OPT):
+    """User ids with saved preferences, most recently updated first."""
+    users = _store(kb).users()
+    if json_out:
+        _emit({"users": users})
+    else:
+        typer.echo("\n".join(users) if users else "no user has saved preferences")
