@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 from ragbot.types import HandoffTicket
 
-_NOT_A_HOME = r"(?!\s+(?:the\s+|a\s+|your\s+)?(?:lease|price|rent|deposit|policy|polic(?:y|ies)|fees?|document|pdf|" \
+_NOT_A_HOME = r"(?!\s+(?:the\s+|a\s+|your\s+)?(?:\w+\s+)?(?:lease|price|rent|deposit|policy|polic(?:y|ies)|fees?|document|pdf|" \
               r"contract|list|menu|rules|terms|photos?|pictures?|floor\s*plans?|manager|someone|person)\b)"
 _SHOWING = re.compile(
     r"\b(?:like|love|want|wanna|can\s+(?:i|we)|could\s+(?:i|we)|may\s+(?:i|we)|able|possible|come\s+and|"
