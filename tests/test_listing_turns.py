@@ -210,3 +210,66 @@ def test_showing_request_with_contact_and_ordinal_in_one_message(bot, tickets):
 def test_intents_still_win_over_a_listing_search(bot):
     r = bot.ask("I want to talk to a real person about 2-bedrooms under $1,400")
     assert r.decision is Decision.HANDOFF and r.rule.startswith("intent_")
+
+
+# ---------------------------------------------------------------- both corpus listing files, end to end (slow)
+@pytest.fixture(scope="module")
+def corpus_bot(tmp_path_factory):
+    """A Bot over ../shared/corpus/listings (both files; hashing embedder, scripted generator)."""
+    from conftest import CORPUS
+    from test_listing_search import AIRBNB, UCI, truth_rows
+
+    folder = CORPUS / "listings"
+    if not (folder / UCI).is_file() or not (folder / AIRBNB).is_file():
+        pytest.skip("../shared/corpus/listings is not present")
+    root = tmp_path_factory.mktemp("corpus_listings") / "kb"
+    kb = KnowledgeBase.open(root, embedder=HashingEmbedder(64), create=True)
+    kb.ingest([folder / UCI, folder / AIRBNB])
+    kb.close()
+    bot = Bot.open(root, config=doubles_config(), embedder=HashingEmbedder(64),
+                   generator=ScriptedGenerator(["I don't know."]), handlers=[], urgency=None)
+    return bot, truth_rows(folder)
+
+
+def _corpus_cases():
+    from test_listing_search import CASES
+
+    return CASES
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question,pred,sort", _corpus_cases(), ids=[c[0][:50] for c in _corpus_cases()])
+def test_corpus_questions_through_bot_ask(corpus_bot, question, pred, sort):
+    """Every listing presented as a match satisfies every constraint (ground truth from the CSVs)
+    and the stated count is right; with no match, the offer is labelled and no count is claimed."""
+    bot, truth = corpus_bot
+    r = bot.ask(question)
+    assert r.decision is Decision.ANSWER and r.rule == "listings", r.reason
+    want = [s for s, row in truth.items() if pred(row)]
+    if not want:
+        assert "No home matches" in r.text and "not meet everything" in r.text, r.text
+        return
+    assert stated_count(r.text) == len(want), r.text
+    assert shown(r) and all(pred(truth[s]) for s in shown(r)), [(s, truth[s]) for s in shown(r) if not pred(truth[s])]
+    if sort is not None:
+        field, desc = sort
+        values = [truth[s].get(field) for s in shown(r)]
+        best = sorted((row[field] for row in truth.values() if pred(row) and row.get(field) is not None), reverse=desc)
+        assert values == best[:len(values)]
+
+
+@pytest.mark.slow
+def test_corpus_follow_up_and_preferences(corpus_bot):
+    bot, truth = corpus_bot
+    sid = bot.new_session(user="pat")
+    bot.ask("I have a cat. 2 bedrooms under $1,400 in Phoenix?", session=sid, user="pat")
+    r = bot.ask("what about 3 bedrooms?", session=sid)
+    pred = lambda x: (x["bedrooms"] or 0) >= 3 and x["price"] is not None and x["price"] < 1400 \
+        and x["city"] == "phoenix" and x["cats"] is True  # noqa: E731
+    want = [s for s, row in truth.items() if pred(row)]
+    if want:
+        assert stated_count(r.text) == len(want) and all(pred(truth[s]) for s in shown(r))
+    else:
+        assert "No home matches" in r.text
+    r = bot.ask("Any apartments available?", session=bot.new_session(user="pat"), user="pat")
+    assert "With your cat" in r.text and all(truth[s]["cats"] is True and truth[s]["price"] <= 1400 for s in shown(r))
