@@ -6,15 +6,14 @@ Errors print `error: ...` on stderr and exit with code 2.
 
 from __future__ import annotations
 
-import functools
-import json
 import logging
 import os
-import sys
 from pathlib import Path
 from typing import List, Optional
 
 import typer
+
+from ragbot.cli_common import JSON_OPT, KB_OPT, SCOPE_OPT, emit, handle_errors
 
 from ragbot.errors import RagbotError
 
@@ -25,24 +24,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 app = typer.Typer(help="ragbot: retrieval-augmented answers from your own documents, with a confidence gate.",
                   no_args_is_help=True, add_completion=False)
 
-KB_OPT = typer.Option(..., "--kb", help="knowledge-base directory")
-SCOPE_OPT = typer.Option(None, "--scope", help="key=value scope, repeatable (e.g. property=oak-street)")
-JSON_OPT = typer.Option(False, "--json", help="print one JSON object on stdout")
 
-
-def _emit(obj: dict) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
-
-
-def handle_errors(fn):
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except RagbotError as e:
-            typer.echo(f"error: {e}", err=True)
-            raise typer.Exit(2)
-    return wrapper
 
 
 def _quiet_logs(json_out: bool) -> None:
@@ -75,7 +57,7 @@ def ingest(paths: List[str] = typer.Argument(..., help="files or folders"), kb: 
     report = base.ingest(paths, scope=scope_d, doc_type=doc_type, prune=prune, show_progress=not json_out)
     all_skipped = bool(report.skipped) and not (report.added or report.updated or report.unchanged or report.removed)
     if json_out:
-        _emit(report.to_dict())
+        emit(report.to_dict())
     else:
         _print_ingest(report, kb)
     if all_skipped:
@@ -106,7 +88,7 @@ def search(query: str = typer.Argument(...), kb: str = KB_OPT, k: int = typer.Op
     base = KnowledgeBase.open(kb)
     hits = base.search(query, k=k, scope=parse_scope_args(scope))
     if json_out:
-        _emit({"query": query, "hits": [h.to_dict() for h in hits]})
+        emit({"query": query, "hits": [h.to_dict() for h in hits]})
         return
     for h in hits:
         page = f" p.{h.chunk.page}" if h.chunk.page else ""
@@ -140,7 +122,7 @@ def ask(question: str = typer.Argument(...), kb: str = KB_OPT,
     bot = Bot.open(kb)
     reply = bot.ask(question, session=session, scope=parse_scope_args(scope) or None, user=user)
     if json_out:
-        _emit(reply.to_dict())
+        emit(reply.to_dict())
     else:
         _print_reply(reply)
 
@@ -232,7 +214,7 @@ def eval_cmd(file: str = typer.Argument(..., help="eval JSONL (DESIGN.md format)
 
         result["plots"] = [str(p) for p in write_eval_plots(result, plots, bot.config.gate)]
     if json_out:
-        _emit(result)
+        emit(result)
         return
     _print_metrics(result["metrics"])
     if by_group:
@@ -289,7 +271,7 @@ def calibrate(file: str = typer.Argument(..., help="labelled eval JSONL (DESIGN.
                        progress=progress)
     report, saved, why_not = out.pop("_report"), out["saved"], out["not_saved_reason"]
     if json_out:
-        _emit(out)
+        emit(out)
         return
     by = "document groups left out one at a time" if all(c.group for c in cases) else "folds"
     typer.echo(f"{report.all_before.n} cases, {report.folds} {by}, handoff recall floor {min_handoff_recall:.2f}")

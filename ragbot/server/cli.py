@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sys
@@ -11,7 +10,8 @@ from typing import List, Optional
 
 import typer
 
-from ragbot.errors import RagbotError
+from ragbot.cli_common import handle_errors
+
 
 keys_app = typer.Typer(help="API keys of `ragbot serve` (only their SHA-256 hashes are stored).",
                        no_args_is_help=True, add_completion=False)
@@ -19,15 +19,6 @@ keys_app = typer.Typer(help="API keys of `ragbot serve` (only their SHA-256 hash
 KB_OPT = typer.Option(..., "--kb", help="knowledge-base directory")
 
 
-def _errors(fn):
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except RagbotError as e:
-            typer.echo(f"error: {e}", err=True)
-            raise typer.Exit(2)
-    return wrapper
 
 
 def _keys(kb: str):
@@ -44,7 +35,7 @@ def _keys(kb: str):
 
 
 @keys_app.command("create")
-@_errors
+@handle_errors
 def keys_create(kb: str = KB_OPT,
                 role: str = typer.Option(..., "--role", help="client (widget, /v1), agent (inbox) or admin"),
                 scope: Optional[List[str]] = typer.Option(None, "--scope", help="key=value the key is limited to, repeatable"),
@@ -65,7 +56,7 @@ def keys_create(kb: str = KB_OPT,
 
 
 @keys_app.command("list")
-@_errors
+@handle_errors
 def keys_list(kb: str = KB_OPT, json_out: bool = typer.Option(False, "--json", help="print one JSON object")):
     """List keys (never the secrets)."""
     keys = _keys(kb).list()
@@ -81,14 +72,14 @@ def keys_list(kb: str = KB_OPT, json_out: bool = typer.Option(False, "--json", h
 
 
 @keys_app.command("revoke")
-@_errors
+@handle_errors
 def keys_revoke(key_id: str = typer.Argument(..., help="the id shown by `ragbot keys list`"), kb: str = KB_OPT):
     """Revoke a key; requests with it get 401 from then on."""
     rec = _keys(kb).revoke(key_id)
     typer.echo(f"revoked {rec.key_id} ({rec.name})")
 
 
-@_errors
+@handle_errors
 def serve(kb: str = KB_OPT,
           host: str = typer.Option("127.0.0.1", "--host", help="address to bind (loopback only while no keys exist)"),
           port: int = typer.Option(8000, "--port"),

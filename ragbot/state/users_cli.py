@@ -10,14 +10,13 @@ JSON object on stdout; errors print `error: ...` on stderr, exit code 2.
 
 from __future__ import annotations
 
-import functools
-import json
-import sys
 from pathlib import Path
 
 import typer
 
-from ragbot.errors import InputError, RagbotError
+from ragbot.cli_common import handle_errors, emit
+
+from ragbot.errors import InputError
 
 users_app = typer.Typer(help="Users' saved preferences (budget, bedrooms, pets, city, language, contact).",
                         no_args_is_help=True, add_completion=False)
@@ -25,15 +24,6 @@ KB_OPT = typer.Option(..., "--kb", help="knowledge-base directory or postgresql:
 JSON_OPT = typer.Option(False, "--json", help="print one JSON object on stdout")
 
 
-def _cli(fn):
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except RagbotError as e:
-            typer.echo(f"error: {e}", err=True)
-            raise typer.Exit(2)
-    return wrapper
 
 
 def _store(kb: str):
@@ -46,18 +36,16 @@ def _store(kb: str):
     return UserStore(open_state_db(kb))
 
 
-def _emit(obj) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
 
 
 @users_app.command("show")
-@_cli
+@handle_errors
 def show(user_id: str = typer.Argument(..., help="the user id (as in ask --user)"), kb: str = KB_OPT,
          json_out: bool = JSON_OPT):
     """Print a user's saved preferences, each with the (scrubbed) message that stated it."""
     profile = _store(kb).get(user_id)
     if json_out:
-        _emit(profile.to_dict())
+        emit(profile.to_dict())
         return
     if not profile.preferences:
         typer.echo(f"user {user_id}: no saved preferences")
@@ -68,22 +56,22 @@ def show(user_id: str = typer.Argument(..., help="the user id (as in ask --user)
 
 
 @users_app.command("forget")
-@_cli
+@handle_errors
 def forget(user_id: str = typer.Argument(..., help="the user id"), kb: str = KB_OPT, json_out: bool = JSON_OPT):
     """Delete every saved preference of a user."""
     n = _store(kb).forget(user_id)
     if json_out:
-        _emit({"user_id": user_id, "deleted": n})
+        emit({"user_id": user_id, "deleted": n})
     else:
         typer.echo(f"user {user_id}: {n} saved preference{'' if n == 1 else 's'} deleted")
 
 
 @users_app.command("list")
-@_cli
+@handle_errors
 def list_users(kb: str = KB_OPT, json_out: bool = JSON_OPT):
     """User ids with saved preferences, most recently updated first."""
     users = _store(kb).users()
     if json_out:
-        _emit({"users": users})
+        emit({"users": users})
     else:
         typer.echo("\n".join(users) if users else "no user has saved preferences")

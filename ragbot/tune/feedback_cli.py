@@ -17,16 +17,16 @@ State lives in the KB directory (state.sqlite, sessions.sqlite, handoffs.jsonl).
 from __future__ import annotations
 
 import calendar
-import functools
 import json
-import sys
 import time
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
-from ragbot.errors import InputError, RagbotError
+from ragbot.cli_common import handle_errors, emit
+
+from ragbot.errors import InputError
 
 feedback_app = typer.Typer(help="Ratings and corrections of bot replies.", no_args_is_help=True, add_completion=False)
 overrides_app = typer.Typer(help="Curated answers served verbatim before retrieval.", no_args_is_help=True,
@@ -38,19 +38,8 @@ SCOPE_OPT = typer.Option(None, "--scope", help="key=value scope, repeatable (e.g
 JSON_OPT = typer.Option(False, "--json", help="print one JSON object on stdout")
 
 
-def _cli(fn):
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except RagbotError as e:
-            typer.echo(f"error: {e}", err=True)
-            raise typer.Exit(2)
-    return wrapper
 
 
-def _emit(obj) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
 
 
 def _stores(kb: str):
@@ -88,7 +77,7 @@ def _scope(items):
 
 # ---------------------------------------------------------------------- feedback
 @feedback_app.command("add")
-@_cli
+@handle_errors
 def feedback_add(message_id: str = typer.Argument(..., help="the reply's message_id (ask --json prints it)"),
                  kb: str = KB_OPT,
                  up: Optional[bool] = typer.Option(None, "--up/--down", help="thumbs up or thumbs down"),
@@ -101,36 +90,36 @@ def feedback_add(message_id: str = typer.Argument(..., help="the reply's message
         raise InputError("give --up or --down (field 'rating')")
     _, _, fb, _ = _stores(kb)
     item = fb.add(message_id, "up" if up else "down", reason, correction, who)
-    _emit(item.to_dict()) if json_out else typer.echo(f"feedback {item.feedback_id}: {item.rating} on {message_id}")
+    emit(item.to_dict()) if json_out else typer.echo(f"feedback {item.feedback_id}: {item.rating} on {message_id}")
 
 
 @feedback_app.command("list")
-@_cli
+@handle_errors
 def feedback_list(kb: str = KB_OPT, since: Optional[str] = typer.Option(None, "--since", help="YYYY-MM-DD"),
                   json_out: bool = JSON_OPT):
     """List feedback, oldest first."""
     _, _, fb, _ = _stores(kb)
     items = fb.list(since=parse_date(since))
     if json_out:
-        return _emit({"feedback": [f.to_dict() for f in items]})
+        return emit({"feedback": [f.to_dict() for f in items]})
     for f in items:
         typer.echo(f"{f.feedback_id}  {f.rating:<4} {f.reason or '-':<14} {f.message_id}  {f.correction or ''}")
 
 
 @feedback_app.command("approve")
-@_cli
+@handle_errors
 def feedback_approve(feedback_id: str = typer.Argument(...), kb: str = KB_OPT, scope: Optional[List[str]] = SCOPE_OPT,
                      author: Optional[str] = typer.Option(None, "--author", help="who approves"),
                      json_out: bool = JSON_OPT):
     """Approve a feedback correction as an override (scope: the turn's unless --scope is given)."""
     _, log, fb, ov = _stores(kb)
     item = ov.approve(fb.get(feedback_id), log, scope=_scope(scope) if scope else None, author=author)
-    _emit(item.to_dict()) if json_out else typer.echo(f"override {item.override_id} v{item.version} "
+    emit(item.to_dict()) if json_out else typer.echo(f"override {item.override_id} v{item.version} "
                                                       f"{dict(item.scope) or 'all scopes'}: {item.question}")
 
 
 @feedback_app.command("export")
-@_cli
+@handle_errors
 def feedback_export(kb: str = KB_OPT, out: str = typer.Option(..., "--out", help="output folder"),
                     since: Optional[str] = typer.Option(None, "--since", help="YYYY-MM-DD"),
                     no_training: bool = typer.Option(False, "--no-training", help="eval cases only (no model needed)"),
@@ -151,7 +140,7 @@ def feedback_export(kb: str = KB_OPT, out: str = typer.Option(..., "--out", help
     report = export_feedback(log, fb, out, kb=knowledge, prompt_config=pc, count_tokens=counter, k=k,
                              since=parse_date(since))
     if json_out:
-        return _emit(report.to_dict())
+        return emit(report.to_dict())
     c = report.counts
     typer.echo(f"{c['eval_cases']} eval cases, {c['training_examples']} training examples from {c['rated_replies']} "
                f"rated replies -> {report.out_dir}")
@@ -159,45 +148,45 @@ def feedback_export(kb: str = KB_OPT, out: str = typer.Option(..., "--out", help
 
 # ---------------------------------------------------------------------- overrides
 @overrides_app.command("add")
-@_cli
+@handle_errors
 def overrides_add(kb: str = KB_OPT, question: str = typer.Option(..., "--question"),
                   answer: str = typer.Option(..., "--answer"), scope: Optional[List[str]] = SCOPE_OPT,
                   author: Optional[str] = typer.Option(None, "--author"), json_out: bool = JSON_OPT):
     """Add an override: this answer, verbatim, to this question (and its paraphrases)."""
     _, _, _, ov = _stores(kb)
     item = ov.add(question, answer, _scope(scope), author=author)
-    _emit(item.to_dict()) if json_out else typer.echo(f"override {item.override_id} added")
+    emit(item.to_dict()) if json_out else typer.echo(f"override {item.override_id} added")
 
 
 @overrides_app.command("list")
-@_cli
+@handle_errors
 def overrides_list(kb: str = KB_OPT, all_: bool = typer.Option(False, "--all", help="include disabled ones"),
                    json_out: bool = JSON_OPT):
     """List the current version of each override."""
     _, _, _, ov = _stores(kb)
     items = ov.list(include_disabled=all_)
     if json_out:
-        return _emit({"overrides": [o.to_dict() for o in items]})
+        return emit({"overrides": [o.to_dict() for o in items]})
     for o in items:
         state = "" if o.active else " (disabled)"
         typer.echo(f"{o.override_id} v{o.version}{state} {dict(o.scope) or 'all scopes'}\n  Q: {o.question}\n  A: {o.answer}")
 
 
 @overrides_app.command("history")
-@_cli
+@handle_errors
 def overrides_history(override_id: str = typer.Argument(...), kb: str = KB_OPT, json_out: bool = JSON_OPT):
     """Every version of an override: who changed it and when."""
     _, _, _, ov = _stores(kb)
     items = ov.history(override_id)
     if json_out:
-        return _emit({"versions": [o.to_dict() for o in items]})
+        return emit({"versions": [o.to_dict() for o in items]})
     for o in items:
         when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(o.ts))
         typer.echo(f"v{o.version} {when} by {o.author or '-'} {'active' if o.active else 'disabled'}: {o.answer}")
 
 
 @overrides_app.command("edit")
-@_cli
+@handle_errors
 def overrides_edit(override_id: str = typer.Argument(...), kb: str = KB_OPT,
                    question: Optional[str] = typer.Option(None, "--question"),
                    answer: Optional[str] = typer.Option(None, "--answer"), scope: Optional[List[str]] = SCOPE_OPT,
@@ -205,18 +194,18 @@ def overrides_edit(override_id: str = typer.Argument(...), kb: str = KB_OPT,
     """Write a new version with the given fields changed."""
     _, _, _, ov = _stores(kb)
     item = ov.edit(override_id, question, answer, _scope(scope) if scope else None, author=author)
-    _emit(item.to_dict()) if json_out else typer.echo(f"override {override_id} is now v{item.version}")
+    emit(item.to_dict()) if json_out else typer.echo(f"override {override_id} is now v{item.version}")
 
 
 def _set_active(override_id: str, kb: str, active: bool, author: str | None, json_out: bool) -> None:
     _, _, _, ov = _stores(kb)
     item = ov.set_active(override_id, active, author=author)
-    _emit(item.to_dict()) if json_out else typer.echo(
+    emit(item.to_dict()) if json_out else typer.echo(
         f"override {override_id} {'enabled' if active else 'disabled'} (v{item.version})")
 
 
 @overrides_app.command("disable")
-@_cli
+@handle_errors
 def overrides_disable(override_id: str = typer.Argument(...), kb: str = KB_OPT,
                       author: Optional[str] = typer.Option(None, "--author"), json_out: bool = JSON_OPT):
     """Stop serving an override (kept in the history)."""
@@ -224,7 +213,7 @@ def overrides_disable(override_id: str = typer.Argument(...), kb: str = KB_OPT,
 
 
 @overrides_app.command("enable")
-@_cli
+@handle_errors
 def overrides_enable(override_id: str = typer.Argument(...), kb: str = KB_OPT,
                      author: Optional[str] = typer.Option(None, "--author"), json_out: bool = JSON_OPT):
     """Serve a disabled override again."""
@@ -232,7 +221,7 @@ def overrides_enable(override_id: str = typer.Argument(...), kb: str = KB_OPT,
 
 
 # ---------------------------------------------------------------------- report
-@_cli
+@handle_errors
 def report_cmd(kb: str = KB_OPT, out: str = typer.Option("report.html", "--out", help="HTML file to write"),
                since: Optional[str] = typer.Option(None, "--since", help="only turns from this date (YYYY-MM-DD, UTC)"),
                gaps_csv: Optional[str] = typer.Option(None, "--gaps-csv", help="also write the knowledge gaps as "
@@ -249,7 +238,7 @@ def report_cmd(kb: str = KB_OPT, out: str = typer.Option("report.html", "--out",
     if gaps_csv:
         export_gaps_csv(report, gaps_csv)
     if json_out:
-        return _emit({"out": str(path), "gaps_csv": gaps_csv, "turns": report.turns, "gaps": len(report.gaps)})
+        return emit({"out": str(path), "gaps_csv": gaps_csv, "turns": report.turns, "gaps": len(report.gaps)})
     typer.echo(f"{report.turns} turns, {report.conversations} conversations, {len(report.gaps)} knowledge gaps -> {path}")
 
 
@@ -263,17 +252,17 @@ def _transcripts(kb: str):
 
 
 @sessions_app.command("purge")
-@_cli
+@handle_errors
 def sessions_purge(kb: str = KB_OPT, older_than_days: float = typer.Option(..., "--older-than-days", min=0),
                    mode: str = typer.Option("scrub", "--mode", help="scrub (replace PII) or drop (delete)"),
                    json_out: bool = JSON_OPT):
     """Scrub or drop conversations idle for more than N days."""
     rep = _transcripts(kb).purge(older_than_days, mode)
-    _emit(rep.to_dict()) if json_out else typer.echo(f"{rep.action}: {rep.sessions} conversations, rows {dict(rep.rows)}")
+    emit(rep.to_dict()) if json_out else typer.echo(f"{rep.action}: {rep.sessions} conversations, rows {dict(rep.rows)}")
 
 
 @sessions_app.command("export")
-@_cli
+@handle_errors
 def sessions_export(kb: str = KB_OPT, session: Optional[str] = typer.Option(None, "--session"),
                     user: Optional[str] = typer.Option(None, "--user"),
                     out: Optional[str] = typer.Option(None, "--out", help="JSON file (default: stdout)")):
@@ -283,16 +272,16 @@ def sessions_export(kb: str = KB_OPT, session: Optional[str] = typer.Option(None
         Path(out).write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
         typer.echo(f"{len(data['sessions'])} conversations -> {out}", err=True)
     else:
-        _emit(data)
+        emit(data)
 
 
 @sessions_app.command("delete")
-@_cli
+@handle_errors
 def sessions_delete(kb: str = KB_OPT, session: Optional[str] = typer.Option(None, "--session"),
                     user: Optional[str] = typer.Option(None, "--user"), json_out: bool = JSON_OPT):
     """Delete one conversation or every conversation of a user, everywhere."""
     rep = _transcripts(kb).delete(session_id=session, user_id=user)
-    _emit(rep.to_dict()) if json_out else typer.echo(f"deleted {rep.sessions} conversations, rows {dict(rep.rows)}")
+    emit(rep.to_dict()) if json_out else typer.echo(f"deleted {rep.sessions} conversations, rows {dict(rep.rows)}")
 
 
 __all__ = ["feedback_app", "overrides_app", "parse_date", "report_cmd", "sessions_app"]
