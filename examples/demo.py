@@ -1,5 +1,6 @@
 """The main job on the bundled example: ingest knowledge/ and run a scripted conversation that
-shows all three decisions (answer, clarify then answer, handoff).
+shows all three decisions (answer, clarify then answer, handoff) and a listing search refined by
+follow-ups.
 
     python examples/demo.py [--kb DIR]       # `make demo` runs this; default KB dir: ./kb
 """
@@ -34,6 +35,11 @@ SCRIPT = [
     "How much is the security deposit?",
     "Pine Avenue",
     "Are dogs allowed at Oak Street Apartments?",
+    # listing search over knowledge/common/listings (typed fields, SQL on the chunk store, no model),
+    # then follow-ups that refine it (the other conditions are kept) and pick one of the results
+    "Do you have a 2-bedroom under $2,600?",
+    "what about 3 bedrooms?",
+    "tell me more about the first one",
     "There is water pouring through my ceiling and the lights are flickering!",
 ]
 
