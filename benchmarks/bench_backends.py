@@ -230,8 +230,11 @@ def knowledge_kb(dsn: str | None, embedder, config):
     return kb
 
 
-def bench_generation(dsn: str | None, port: int = 18431) -> dict:
-    """Eval of knowledge/eval.jsonl with in-process llama.cpp and with llama.cpp's server."""
+def bench_generation(dsn: str | None, port: int = 18431, n_cases: int | None = None) -> dict:
+    """Eval of knowledge/eval.jsonl (its first n_cases, all when None) with in-process llama.cpp
+    and with llama.cpp's server. llama-cpp-python's server returns log-probabilities only when it
+    computes logits for every prompt token (logits_all), which makes its prefill far slower than
+    the in-process generator's (which takes the log-softmax of the sampled steps only)."""
     from ragbot.bot import Bot
     from ragbot.config import BotConfig
     from ragbot.generators import LlamaCppGenerator
@@ -248,7 +251,7 @@ def bench_generation(dsn: str | None, port: int = 18431) -> dict:
     kb = knowledge_kb(dsn, embedder, config)
     CACHE.mkdir(parents=True, exist_ok=True)
     urgency = UrgencyClassifier.load_or_fit(embedder, CACHE)  # a Postgres KB has no directory to cache it in
-    cases = load_cases(REPO / "knowledge" / "eval.jsonl")
+    cases = load_cases(REPO / "knowledge" / "eval.jsonl")[:n_cases]
     proc = start_llama_server(port, CACHE / "llama_server.log")
     try:
         remote = OpenAICompatGenerator(OpenAIGeneratorConfig(
@@ -381,6 +384,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--skip-generation", action="store_true")
     ap.add_argument("--skip-storage", action="store_true")
     ap.add_argument("--skip-workers", action="store_true")
+    ap.add_argument("--gen-cases", type=int, default=None, help="first N eval cases only (the server's prefill is slow)")
     args = ap.parse_args(argv)
     dsn, server = postgres_dsn(args.dsn)
     data = {"machine": machine(), **{k: v for k, v in _previous().items() if k != "machine"}}
@@ -396,7 +400,7 @@ def main(argv=None) -> dict:
     if not args.skip_workers:
         path = save("workers", bench_workers(dsn))
     if not args.skip_generation:
-        path = save("generation", bench_generation(dsn))
+        path = save("generation", bench_generation(dsn, n_cases=args.gen_cases))
     path = path or save("machine", data["machine"])
     print(path.read_text())
     del server  # stops pgserver's PostgreSQL
