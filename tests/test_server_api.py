@@ -414,3 +414,19 @@ def test_time_to_first_token_counts_streamed_turns_only(serve):
     assert "ragbot_time_to_first_token_seconds_count 0.0" in c.get("/metrics").text
     c.post(f"/api/conversations/{sid}/messages", json={"text": HOURS, "stream": True})
     assert "ragbot_time_to_first_token_seconds_count 1.0" in c.get("/metrics").text
+
+
+def test_feedback_approved_into_an_override_and_the_admin_report(serve):
+    c = serve()  # open mode (no keys): loopback requests act as admin
+    sid = c.post("/api/conversations", json={"scope": {"property": "pine-avenue"}}).json()["session_id"]
+    body = c.post(f"/api/conversations/{sid}/messages", json={"text": DEPOSIT}).json()
+    f = c.post(f"/api/messages/{body['message_id']}/feedback",
+               json={"rating": "down", "reason": "wrong", "correction": "The deposit at Pine Avenue is $2,000 flat."})
+    o = c.post(f"/api/feedback/{f.json()['feedback_id']}/approve", json={"scope": {"property": "pine-avenue"}})
+    assert o.status_code == 200, o.text
+    again = c.post(f"/api/conversations/{sid}/messages", json={"text": DEPOSIT}).json()
+    assert again["rule"] == "override" and again["text"] == "The deposit at Pine Avenue is $2,000 flat."
+    page = c.get("/api/report")
+    assert page.status_code == 200 and "ragbot monitoring report" in page.text
+    assert c.get("/api/report", params={"format": "json"}).json()["turns"] >= 2
+    err(c.get("/api/report", params={"format": "pdf"}), 422, "invalid_request_error")

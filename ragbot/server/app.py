@@ -105,7 +105,7 @@ def create_app(bot, settings: ServeSettings | None = None, webhook=None, load_in
     WebhookSender when settings.webhook_url is set)."""
     from fastapi import FastAPI
 
-    from ragbot.server import conversations, errors, inbox, openai_api, pages
+    from ragbot.server import conversations, errors, feedback_api, inbox, openai_api, pages, users_api
     from ragbot.server.auth import CORSMiddleware
     from ragbot.server.limits import BodyLimitMiddleware
     from ragbot.server.logs import AccessLogMiddleware
@@ -132,6 +132,8 @@ def create_app(bot, settings: ServeSettings | None = None, webhook=None, load_in
     app.include_router(conversations.router())
     app.include_router(inbox.router())
     app.include_router(pages.router())
+    app.include_router(feedback_api.router())
+    app.include_router(users_api.router())
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(CORSMiddleware, keys_of=lambda: state.keys)
     app.add_middleware(AccessLogMiddleware)
