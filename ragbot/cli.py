@@ -293,6 +293,7 @@ def calibrate(file: str = typer.Argument(..., help="labelled eval JSONL (DESIGN.
 
 from ragbot.server.cli import keys_app, serve  # noqa: E402  (no heavy imports at module level)
 from ragbot.tune.data.cli import data_app  # noqa: E402
+from ragbot.state.users_cli import users_app  # noqa: E402
 from ragbot.tune.feedback_cli import feedback_app, overrides_app, report_cmd, sessions_app  # noqa: E402
 from ragbot.tune.finetune.cli import finetune_cmd  # noqa: E402
 
@@ -305,6 +306,7 @@ app.add_typer(feedback_app, name="feedback", help="rate and correct bot replies;
 app.add_typer(overrides_app, name="overrides", help="curated answers served verbatim before retrieval")
 app.add_typer(sessions_app, name="sessions", help="retention and data-subject requests")
 app.command("report")(report_cmd)
+app.add_typer(users_app, name="users", help="users' saved preferences (show, forget, list)")
 
 
 def main() -> None:  # pragma: no cover

@@ -66,6 +66,7 @@ class NewMessage(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: str
     stream: bool = False
+    user: Optional[str] = None
 
 
 class Feedback(BaseModel):
@@ -139,7 +140,7 @@ def router() -> APIRouter:
         scope = check_access(st, p, session_id)
         text = turns.check_question(st, body.text)
         turns.check_rate(st, p.key_id, session_id)
-        req = turns.TurnRequest(text, session_id, scope, user=None)
+        req = turns.TurnRequest(text, session_id, scope, user=body.user)
         if not body.stream:
             reply = await turns.ask(st, req)
             turns.log_fields(request, reply)

@@ -266,7 +266,8 @@ def pet_flags(value: Any) -> dict[str, bool]:
     s = str(value).strip().lower()
     if s in _NO_PETS:
         return {"pets_allowed": False, "cats_allowed": False, "dogs_allowed": False}
-    cats, dogs = "cat" in s, "dog" in s
+    cats = "cat" in s and not re.search(r"\bno cats?\b|\bdogs? only\b", s)  # "Cats only (... no dogs)"
+    dogs = "dog" in s and not re.search(r"\bno dogs?\b|\bcats? only\b", s)
     if cats or dogs:
         return {"pets_allowed": True, "cats_allowed": cats, "dogs_allowed": dogs}
     if parse_bool(s) or s in ("allowed", "pets allowed", "pet friendly", "ok"):
