@@ -29,8 +29,8 @@ from ragbot.kb.postgres import connect, mask_dsn, resolve_dsn
 _LIST_TABLES = "SELECT name FROM sqlite_master WHERE type = 'table'"
 _PG_LIST_TABLES = ("SELECT table_name AS name FROM information_schema.tables "
                    "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'")
-_TYPES = [(re.compile(r"\bREAL\b", re.I), "DOUBLE PRECISION"), (re.compile(r"\bBLOB\b", re.I), "BYTEA"),
-          (re.compile(r"\bINTEGER\b", re.I), "BIGINT")]
+_TYPES = ((re.compile(r"\bREAL\b", re.I), "DOUBLE PRECISION"), (re.compile(r"\bBLOB\b", re.I), "BYTEA"),
+          (re.compile(r"\bINTEGER\b", re.I), "BIGINT"))
 _PRAGMA_COLUMNS = re.compile(r"^\s*PRAGMA\s+table_info\((\w+)\)\s*$", re.I)
 _OR_IGNORE = re.compile(r"^\s*INSERT\s+OR\s+IGNORE\s+INTO\s", re.I)
 _OR_REPLACE = re.compile(r"^\s*INSERT\s+OR\s+REPLACE\s+INTO\s+(\w+)\s*(\(([^)]*)\))?", re.I)
