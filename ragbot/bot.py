@@ -18,6 +18,7 @@ import queue
 import threading
 import time
 import uuid
+from pathlib import Path
 from dataclasses import replace
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
@@ -226,7 +227,7 @@ class Bot:
             if self._urgency == "default":
                 from ragbot.chat.urgency import UrgencyClassifier
 
-                cache = self.kb.root or None
+                cache = self.kb.root or Path.home() / ".cache" / "ragbot"  # a Postgres or in-memory KB has no folder
                 self._urgency = UrgencyClassifier.load_or_fit(self.kb.embedder, cache) if self.config.urgency else None
             return self._urgency
 

@@ -59,7 +59,7 @@ def ingest(paths: List[str] = typer.Argument(..., help="files or folders"), kb: 
     if json_out:
         emit(report.to_dict())
     else:
-        _print_ingest(report, kb)
+        _print_ingest(report, base.storage.location)  # a DSN is shown with its password masked
     if all_skipped:
         typer.echo(f"error: every file was skipped ({len(report.skipped)}); nothing was ingested", err=True)
         raise typer.Exit(1)

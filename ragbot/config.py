@@ -81,6 +81,20 @@ class ListingsConfig(_Model):
         return self
 
 
+class PostgresConfig(_Model):
+    """Where and how a Postgres knowledge base lives (`kb.postgres`; kb/postgres.py)."""
+
+    dsn: Optional[str] = Field(None, description="postgresql://... ; None = the RAGBOT_DATABASE_URL environment variable")
+    schema_name: str = Field("ragbot", description="schema holding this KB's tables (one KB per schema)")
+    hnsw_m: int = Field(16, ge=4, le=100, description="HNSW graph degree (pgvector default 16)")
+    hnsw_ef_construction: int = Field(64, ge=8, le=1000, description="HNSW build beam (pgvector default 64)")
+    hnsw_ef_search: int = Field(100, ge=1, le=1000, description="HNSW search beam; raised to k when smaller")
+    exact_scan_max: int = Field(
+        20_000, ge=0, description="scoped searches over at most this many chunks scan them exactly; larger scopes "
+        "use HNSW with iterative scans (measured in benchmarks/bench_backends.py, docs/deploy.md)")
+    max_scan_tuples: int = Field(20_000, ge=1, description="hnsw.max_scan_tuples of an iterative scan")
+
+
 class KBConfig(_Model):
     """The knowledge base: embedder, chunking, loaders, index (the `kb` section of BotConfig)."""
 
@@ -89,6 +103,10 @@ class KBConfig(_Model):
     loaders: LoaderConfig = LoaderConfig()
     index: IndexConfig = IndexConfig()
     listings: ListingsConfig = ListingsConfig()
+    backend: Literal["directory", "postgres"] = Field(
+        "directory", description="'directory': FAISS + SQLite in the --kb folder; 'postgres': PostgreSQL + pgvector "
+        "(DSN from kb.postgres.dsn or RAGBOT_DATABASE_URL; `--kb postgresql://...` selects it too)")
+    postgres: PostgresConfig = PostgresConfig()
     lexical: bool = Field(True, description="fuse BM25 (bm25s) with dense retrieval by reciprocal rank fusion, so "
                                             "rare exact words (titles, names, clause numbers) are found")
     rrf_k: int = Field(60, ge=1, description="reciprocal rank fusion constant (Cormack et al. 2009)")
@@ -272,7 +290,8 @@ class ConversationConfig(_Model):
     max_question_chars: int = Field(2000, ge=10, description="longer questions are refused with InputError")
 
 
-_KB_KEYS = ("embedder", "chunking", "loaders", "index", "listings", "lexical", "rrf_k", "faq_near_duplicate_ratio")
+_KB_KEYS = ("embedder", "chunking", "loaders", "index", "listings", "backend", "postgres", "lexical", "rrf_k",
+            "faq_near_duplicate_ratio")
 
 
 class BotConfig(_Model):

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest_pg import pg_dsn, pg_schema  # noqa: F401  (pytest fixtures)
 
 from ragbot.errors import IndexMismatchError, KnowledgeBaseError
 from ragbot.kb.embedders.hashing import HashingEmbedder

@@ -8,7 +8,6 @@ import threading
 import time
 
 import pytest
-from conftest_pg import pg_dsn, pg_schema  # noqa: F401  (pytest fixtures)
 
 from ragbot.types import HandoffTicket, Turn
 

@@ -47,8 +47,16 @@ class KnowledgeBase:
         """Open the KB directory `root` (config: `root`/config.json, else defaults). Raises
         KnowledgeBaseError when there is none and `create` is False, or `root` is a file;
         IndexMismatchError when it was built with another embedder or format version."""
-        root = Path(root)
+        from ragbot.kb.postgres import is_postgres_url
+
         config = getattr(config, "kb", config)
+        if is_postgres_url(str(root)) or (config is not None and config.backend == "postgres"):
+            from ragbot.kb.postgres import open_postgres_kb
+
+            dsn = str(root) if is_postgres_url(str(root)) else config.postgres.dsn
+            config = config or KBConfig()
+            return open_postgres_kb(dsn, config=config, embedder=embedder, postgres=config.postgres, create=create)
+        root = Path(root)
         if root.exists() and not root.is_dir():
             raise KnowledgeBaseError(f"--kb {root} is a file, not a knowledge-base directory; give a directory "
                                      f"(ragbot ingest PATH --kb DIR creates one)")
@@ -169,11 +177,18 @@ class KnowledgeBase:
         ingested. With `scope`, only chunks whose scope matches every key=value are ranked."""
         if not query or not query.strip():
             raise InputError("the search query is empty")
+        self._reload_if_stale()
         q = self.embedder.embed_query(query)
         dense = self.search_vectors(q[None, :], k=k, scope=scope, include_unscoped=include_unscoped, sources=sources)[0]
         if not self.config.lexical:
             return dense
         return self._fuse(query, q, dense, k, self._gen.store.allowed_ids(scope, include_unscoped, sources))
+
+    def _reload_if_stale(self) -> None:
+        """A shared backend (Postgres) may have a newer generation from another worker's ingest."""
+        current = getattr(self.storage, "current_generation", None)
+        if current is not None and self._gen is not None and current(self._gen.store) != self.generation:
+            self.reload()
 
     def _fuse(self, query: str, q: np.ndarray, dense: list[Hit], k: int, allowed) -> list[Hit]:
         """Dense and BM25 rankings fused by reciprocal rank fusion (kb/lexical.py); every Hit keeps
@@ -181,7 +196,7 @@ class KnowledgeBase:
         from ragbot.kb.lexical import rrf
 
         lexical = [i for i, _ in self.lexical_index().search(query, k, allowed)]
-        dense_by_id = {self._id_by_chunk[h.chunk.chunk_id]: h for h in dense}
+        dense_by_id = {self._id_by_chunk[h.chunk.chunk_id]: h for h in dense if h.chunk.chunk_id in self._id_by_chunk}
         order = rrf([list(dense_by_id), lexical], self.config.rrf_k)[:k]
         extra = [i for i in order if i not in dense_by_id]
         chunks = self.chunks_by_ids(extra)

@@ -30,12 +30,12 @@ import json
 import logging
 import os
 import re
-from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
+from ragbot.config import PostgresConfig  # noqa: F401  (re-exported: kb.postgres settings)
 from ragbot.errors import ConfigError, IndexMismatchError, KnowledgeBaseError, missing_dependency
 from ragbot.kb.pgvector_index import PgVectorIndex
 from ragbot.kb.protocols import AppliedChange, ChangeSet, FileRecord, Generation, SourceEntry
@@ -60,22 +60,6 @@ CREATE TABLE IF NOT EXISTS chunk_files (chunk bigint NOT NULL, path text NOT NUL
 CREATE INDEX IF NOT EXISTS chunk_files_path ON chunk_files (path);
 """
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-
-
-class PostgresConfig(BaseModel):
-    """Where and how a Postgres knowledge base lives (proposed as `kb.postgres` in BotConfig)."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-    dsn: Optional[str] = Field(None, description=f"postgresql://... ; None = the {DSN_ENV} environment variable")
-    schema_name: str = Field("ragbot", description="schema holding this KB's tables (one KB per schema)")
-    hnsw_m: int = Field(16, ge=4, le=100, description="HNSW graph degree (pgvector default 16)")
-    hnsw_ef_construction: int = Field(64, ge=8, le=1000, description="HNSW build beam (pgvector default 64)")
-    hnsw_ef_search: int = Field(100, ge=1, le=1000, description="HNSW search beam; raised to k when smaller")
-    exact_scan_max: int = Field(
-        20_000, ge=0, description="scoped searches over at most this many chunks scan them exactly; larger scopes "
-        "use HNSW with iterative scans (measured in benchmarks/bench_backends.py, docs/deploy.md)")
-    max_scan_tuples: int = Field(20_000, ge=1, description="hnsw.max_scan_tuples of an iterative scan")
 
 
 def mask_dsn(dsn: str) -> str:
