@@ -245,6 +245,7 @@ def _parse_args(argv):
     ap.add_argument("--knowledge", type=Path, default=KNOWLEDGE)
     ap.add_argument("--sets", default="trust,knowledge,corpus", help="which KB kinds' eval files to run")
     ap.add_argument("--limit", type=int, default=None, help="at most this many cases per file (smoke runs)")
+    ap.add_argument("--split", default=None, help="only cases of this split (tune | heldout); files without splits are skipped")
     ap.add_argument("--append", action="store_true",
                     help="add to --out (and the passages file) instead of rewriting it; drafts already there are kept "
                          "and not recorded again")
@@ -282,7 +283,9 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.out, mode, encoding="utf-8") as out, open(passages_path, mode, encoding="utf-8") as side:
             for s in sets:
                 path = Path(s.file) if Path(s.file).is_absolute() else REPO / s.file
-                cases = load_cases(path)[: args.limit]
+                cases = [c for c in load_cases(path) if args.split is None or c.split == args.split][: args.limit]
+                if not cases:
+                    continue
                 bot = Bot.open(build_kb(s.kb, args.work, emb, args.corpus, args.knowledge), embedder=emb,
                                generator=gen)
                 for temp in temps:
