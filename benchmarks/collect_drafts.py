@@ -25,8 +25,17 @@ Each temperature is one pass over all cases (0.0 = greedy; > 0 samples with the 
 every record is a distinct draft. Passage texts (third-party document text) are not written into
 the repository: `--passages` writes them to a side file outside it, for reading while labelling.
 
-Runtime: about 1-3 s per case on 2 loaded CPU cores, plus building the KBs on the first run
-(eval/README.md: about 6 minutes under load for the trust KB). Exit status 0, or 2 on bad input.
+eval/drafts.jsonl (and, with labels added by hand, eval/drafts_labelled.jsonl) was made by these
+runs, appended in turn (`--append` drops a draft already recorded for the same case):
+
+    collect_drafts.py --sets knowledge --temperatures 0,0.7
+    collect_drafts.py --append --sets trust --temperatures 0
+    collect_drafts.py --append --sets trust --split heldout --temperatures 0.7
+    collect_drafts.py --append --sets corpus --temperatures 0
+
+Runtime: measured 5-27 s per case with one llama.cpp thread on this project's 2 CPU cores shared
+with other jobs (load average 12-19), plus building the KBs on the first run (eval/README.md:
+about 6 minutes for the trust KB; the Columbus listings alone took 13 minutes under that load). Exit status 0, or 2 on bad input.
 """
 
 from __future__ import annotations

@@ -116,6 +116,25 @@ def gate_config(kb_dir: str | Path | None = None):
     return (BotConfig.load(kb_dir) if kb_dir else BotConfig()).gate
 
 
+RUBRIC = """\
+How the drafts were labelled (by a person reading the question, the trimmed draft `v.draft` that a
+reply would lead with, the best quote and the passages; never by a rule or by the gate's output):
+
+- **correct**: every claim the draft makes is true according to the documents, and it answers the
+  question asked (the right fact of the right property or document);
+- **incorrect**: any false or unsupported claim; a true sentence answering a different question; a
+  value from a neighbouring clause; a flat answer to an unscoped question whose answer differs
+  between documents; or degenerate text as issue 9 defines it (repetition, a "The answer is:"
+  preamble, copied passage headers, list numbering), even when its value is right (the reason then
+  says what was right);
+- **abstain**: the draft says it does not know or needs more information.
+
+Collected with `benchmarks/collect_drafts.py` (temperature 0 over eval/trust_qa.jsonl,
+knowledge/eval.jsonl and ../shared/eval/dev_qa.jsonl; a second pass at temperature 0.7, seed 7, over
+knowledge/eval.jsonl and the heldout split of trust_qa; a draft identical to one already recorded
+for the same case is dropped).
+"""
+
 _PROBLEM_KIND = re.compile(r"^[a-z_ ]+?(?=[:(,'\"]|$)")
 
 
@@ -180,6 +199,7 @@ def report(outcomes: Sequence[Outcome], cfg_name: str) -> tuple[str, dict]:
     lines = [f"# Precision of kept drafts ({cfg_name})", "",
              "Hand-labelled real drafts (eval/drafts_labelled.jsonl, collected by benchmarks/collect_drafts.py);",
              "`gate.decide` replayed on each draft's recorded signals. Written by benchmarks/draft_precision.py.", "",
+             RUBRIC,
              "| set | drafts | correct | incorrect | abstain | kept | kept correct | precision (95% low) | recall |",
              "|---|---|---|---|---|---|---|---|---|"]
     for name, p in stats.items():
