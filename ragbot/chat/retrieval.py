@@ -176,9 +176,9 @@ def ambiguity(hits: Sequence[Hit], margin: float, max_candidates: int = 3) -> li
         if not h.chunk.scope and h.chunk.doc_type in ("faq", "marketing"):
             continue
         g = group_of(h)
-        if g.key not in best:
+        if g.key not in best or h.score > best[g.key][1].score:  # fused rankings are not in cosine order
             best[g.key] = (g, h)
-    top = hits[0].score
+    top = max(h.score for h in hits)
     close = [gh for gh in sorted(best.values(), key=lambda gh: -gh[1].score) if top - gh[1].score <= margin]
     return close[:max_candidates]
 

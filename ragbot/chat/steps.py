@@ -330,7 +330,7 @@ def answer_passages(ctx: TurnContext, r: Retrieval) -> list[Hit]:
     group plus company-wide ones."""
     if r.narrowed:
         return list(r.hits)
-    top = group_of(r.hits[0]).key
+    top = group_of(max(r.hits, key=lambda h: h.score)).key  # fused rankings are not in cosine order
     return [h for h in r.hits if group_of(h).key == top or not h.chunk.scope]
 
 

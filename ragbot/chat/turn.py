@@ -136,8 +136,9 @@ def _focus(r: Retrieval) -> dict | None:
         return {"scope": dict(r.scope)}
     if r.sources:
         return {"sources": list(r.sources)}
-    if r.hits and r.hits[0].chunk.scope:
-        return {"scope": dict(r.hits[0].chunk.scope)}
+    best = max(r.hits, key=lambda h: h.score) if r.hits else None
+    if best is not None and best.chunk.scope:
+        return {"scope": dict(best.chunk.scope)}
     return None
 
 
