@@ -49,12 +49,13 @@ def _run(args: list[str], tree: Path | None, out: Path | None = None) -> float:
     return time.perf_counter() - t
 
 
-def build(version: str, tree: Path | None) -> dict[str, Path]:
-    """The trust KB (eval/build_kb.py) and the dev_qa KB (corpus leases + Columbus listings)."""
-    trust, dev = CACHE / f"{version}-trust-kb", CACHE / f"{version}-dev-kb"
-    if not (trust / "manifest.json").exists():
+def build(version: str, tree: Path | None, sets: list[str], trust_kb: Path | None = None) -> dict[str, Path]:
+    """The trust KB (eval/build_kb.py; or `trust_kb`, already built by this version) and the
+    dev_qa KB (corpus leases + Columbus listings), for the sets asked for."""
+    trust, dev = trust_kb or CACHE / f"{version}-trust-kb", CACHE / f"{version}-dev-kb"
+    if "trust" in sets and not (trust / "manifest.json").exists():
         _run([sys.executable, str(REPO / "eval" / "build_kb.py"), str(trust)], tree)
-    if not (dev / "manifest.json").exists():
+    if "dev" in sets and not (dev / "manifest.json").exists():
         corpus = SHARED / "corpus"
         _run([sys.executable, "-m", "ragbot.cli", "ingest", str(corpus / "leases"),
               str(corpus / "listings" / "insideairbnb_columbus_oh_2018-07_listings.csv"), "--kb", str(dev), "--json"],
@@ -62,12 +63,20 @@ def build(version: str, tree: Path | None) -> dict[str, Path]:
     return {"trust": trust, "dev": dev}
 
 
-def evaluate(version: str, tree: Path | None, kbs: dict[str, Path]) -> dict[str, dict]:
+def evaluate(version: str, tree: Path | None, kbs: dict[str, Path], sets: list[str], split: str | None) -> dict:
+    """`ragbot eval --json` of each set; trust_qa limited to `split` (a filtered copy of the file,
+    since the previous release has no --split)."""
     out = {}
-    for name, file, kb in (("trust", REPO / "eval" / "trust_qa.jsonl", kbs["trust"]),
-                           ("dev_qa", SHARED / "eval" / "dev_qa.jsonl", kbs["dev"])):
+    trust_file = REPO / "eval" / "trust_qa.jsonl"
+    if split:
+        rows = [line for line in trust_file.read_text().splitlines() if line.strip() and json.loads(line).get("split") == split]
+        trust_file = CACHE / f"trust_qa-{split}.jsonl"
+        trust_file.write_text("\n".join(rows) + "\n")
+    for name, file, key in (("trust", trust_file, "trust"), ("dev_qa", SHARED / "eval" / "dev_qa.jsonl", "dev")):
+        if key not in sets:
+            continue
         dest = CACHE / f"{version}-{name}.json"
-        _run([sys.executable, "-m", "ragbot.cli", "eval", str(file), "--kb", str(kb), "--json"], tree, dest)
+        _run([sys.executable, "-m", "ragbot.cli", "eval", str(file), "--kb", str(kbs[key]), "--json"], tree, dest)
         out[name] = json.loads(dest.read_text())
     return out
 
@@ -127,7 +136,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--old-tree", default=str(REPO.parent / "orig"), help="worktree of the previous release")
     ap.add_argument("--only", choices=["old", "new"], default=None)
+    ap.add_argument("--sets", default="trust,dev", help="comma list of trust (eval/trust_qa.jsonl) and dev (dev_qa)")
+    ap.add_argument("--split", default=None, help="only this split of trust_qa (e.g. heldout)")
+    ap.add_argument("--trust-kb", default=None, help="reuse this trust KB (built by the version measured)")
     args = ap.parse_args()
+    sets = args.sets.split(",")
     CACHE.mkdir(parents=True, exist_ok=True)
     versions = {"old": Path(args.old_tree), "new": None}
     trust_cases = [json.loads(line) for line in (REPO / "eval" / "trust_qa.jsonl").read_text().splitlines() if line.strip()]
@@ -137,10 +150,14 @@ def main() -> None:
         if args.only and version != args.only:
             continue
         t = time.perf_counter()
-        kbs = build(version, tree)
-        res = evaluate(version, tree, kbs)
-        report[version] = {"trust_qa": by_split(trust_cases, res["trust"]), "dev_qa": by_split(dev_cases, res["dev_qa"]),
-                           "seconds": round(time.perf_counter() - t, 1)}
+        kbs = build(version, tree, sets, Path(args.trust_kb) if args.trust_kb and version == "new" else None)
+        res = evaluate(version, tree, kbs, sets, args.split)
+        entry = report.setdefault(version, {})
+        if "trust" in res:
+            entry["trust_qa"] = by_split(trust_cases, res["trust"])
+        if "dev_qa" in res:
+            entry["dev_qa"] = by_split(dev_cases, res["dev_qa"])
+        entry["seconds"] = round(time.perf_counter() - t, 1)
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / "trust.json").write_text(json.dumps(report, indent=2))
     write_markdown(report)
