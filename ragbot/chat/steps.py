@@ -386,7 +386,7 @@ def verify(ctx: TurnContext, u: Understanding, d: Draft) -> Verification:
     best, quoted = d.quotes[0].text, [q.text for q in d.quotes]
     names = (ctx.config.prompt.business_name,)
     problems = () if dont_know else tuple(check_draft(u.question, draft, quoted, kind, known_names=names).reasons)
-    answers = quote_answers(u.question, kind, best) if kind.kind in _VALUE_KINDS else None
+    answers = quote_answers(u.question, kind, quoted) if kind.kind in _VALUE_KINDS else None
     return Verification(draft, g, problems, answers, direct_lead(u.question, kind, best), dont_know)
 
 
