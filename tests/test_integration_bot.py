@@ -34,7 +34,7 @@ def test_named_property_and_follow_up(bot):
     assert "$50" in r1.text, r1.text
     r2 = bot.ask("and pets?", session=r1.session_id)
     assert r2.decision is Decision.ANSWER, r2.reason
-    assert any("oak" in s.source for s in r2.sources), r2.sources
+    assert any("oak" in s.source.lower() for s in r2.sources), r2.sources  # a listing id may be "HV-OAK-3A"
     assert "cat" in r2.text.lower()
 
 
@@ -62,7 +62,7 @@ def test_generation_signals_are_real(knowledge_kb_dir, real_embedder, real_gener
     r = bot.ask("What are the quiet hours?", scope={"property": "pine-avenue"})
     assert r.decision is Decision.ANSWER, r.reason
     s = r.signals
-    assert s["mean_logprob"] is not None and s["mean_logprob"] < 0
+    assert s.mean_logprob is not None and s.mean_logprob < 0 and s.generated
     assert r.tokens["prompt"] > 100 and r.tokens["completion"] > 0
     assert r.timings_ms["prefill"] > 0 and r.timings_ms["decode"] > 0
 
