@@ -13,6 +13,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ragbot.kb.embedders import HashingEmbedder
@@ -197,3 +198,18 @@ def test_sigkill_mid_ingest_leaves_previous_kb_intact(tmp_path):
     assert len(kbf) == before + 400
     gens = sorted(p.name for p in (tmp_path / "kb").glob("chunks-*.sqlite"))
     assert gens == [f"chunks-{kbf.generation}.sqlite"], f"stale generations left behind: {gens}"
+
+
+@pytest.mark.slow
+def test_turn_time_embeddings_are_cached_and_identical(real_embedder):
+    calls = []
+    model = real_embedder.warm_up()
+    real = model.encode
+    model.encode = lambda texts, **kw: (calls.append(list(texts)), real(texts, **kw))[1]
+    try:
+        first = real_embedder.embed_documents(["cache probe one", "cache probe two"])
+        again = real_embedder.embed_documents(["cache probe two", "cache probe one", "cache probe three"])
+    finally:
+        model.encode = real
+    assert calls == [["cache probe one", "cache probe two"], ["cache probe three"]]
+    assert (again[0] == first[1]).all() and (again[1] == first[0]).all() and again.dtype == np.float32

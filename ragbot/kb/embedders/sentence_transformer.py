@@ -13,6 +13,8 @@ Any other folder goes through sentence-transformers.
 from __future__ import annotations
 
 import os
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Sequence
 
@@ -22,6 +24,11 @@ from ragbot.errors import ModelNotFoundError, missing_dependency
 from ragbot.kb.embedders.base import normalize
 
 BUNDLED_MODEL_NAME = "all-MiniLM-L6-v2"
+# One turn embeds the same question for the urgency classifier, retrieval, the FAQ match and each
+# quote selection, and the same candidate sentences turn after turn: calls of up to CACHE_BATCH
+# texts reuse the last CACHE_SIZE vectors (deterministic, so the result is the same).
+CACHE_BATCH = 64
+CACHE_SIZE = 4096
 
 
 def bundled_model_path() -> str:
@@ -51,6 +58,8 @@ class SentenceTransformerEmbedder:
         self.max_seq_length = max_seq_length
         self.name = BUNDLED_MODEL_NAME if model_path is None else Path(model_path).name
         self._model = None
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()  # turn-time texts, see embed_documents
+        self._cache_lock = threading.Lock()
 
     def warm_up(self):
         if self._model is not None:
@@ -83,11 +92,32 @@ class SentenceTransformerEmbedder:
 
     def embed_documents(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
         """float32 (len(texts), dim), rows L2-normalised (sentence-transformers `encode`,
-        shape [num_inputs, output_dimension])."""
+        shape [num_inputs, output_dimension]). Calls of at most CACHE_BATCH texts are served from
+        an LRU cache of recent vectors where possible."""
         model = self.warm_up()
         if len(texts) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vecs = model.encode(list(texts), batch_size=self.batch_size, convert_to_numpy=True,
+        if len(texts) > CACHE_BATCH:  # ingest: every text is new
+            return self._encode(model, list(texts), show_progress)
+        with self._cache_lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            vecs = self._encode(model, missing, show_progress)
+            with self._cache_lock:
+                for text, v in zip(missing, vecs):
+                    self._cache[text] = v
+                    self._cache.move_to_end(text)
+                while len(self._cache) > CACHE_SIZE:
+                    self._cache.popitem(last=False)
+                found = {t: self._cache.get(t) for t in texts}
+            found.update(zip(missing, vecs))  # even if evicted meanwhile
+        else:
+            with self._cache_lock:
+                found = {t: self._cache[t] for t in texts}
+        return np.stack([found[t] for t in texts])
+
+    def _encode(self, model, texts: list[str], show_progress: bool) -> np.ndarray:
+        vecs = model.encode(texts, batch_size=self.batch_size, convert_to_numpy=True,
                             normalize_embeddings=True, show_progress_bar=show_progress)
         return normalize(vecs)
 
