@@ -111,24 +111,75 @@ def test_money_matches_across_written_forms():
     assert check("What is the minor repair limit?", "BDS$150.", BARBADOS_MINOR).keep
 
 
-# --- rule 1: a value of the expected type ---
+# --- dropped drafts, each for the rule it breaks: (question, draft, quote, expected problem code) ---
 
-@pytest.mark.parametrize("question,draft,quote", [
+DROPPED = [
+    # rule 1: a value of the expected type ("no_value")
     # the issue's first failure: a time limit given for a dollar question
     ("What is the maximum the tenant pays for minor repairs?", "Emergency repairs must be completed within 48 hours.",
-     BARBADOS_MINOR + " " + BARBADOS_REPAIRS),
-    ("What is the late fee?", "Rent is late after the 5th day of the month.", OAK_LATE),
-    ("How much notice do I need to give?", "Notice must be in writing.", OAK_NOTICE),
-    ("When is rent due?", "Rent must be paid in full.", FAQ_RENT_DUE),
-    ("How many cats can I have?", "Cats must be spayed or neutered.", OAK_PETS),
-    ("Who is the on-site superintendent?", "The superintendent is available on weekdays.", OAK_SUPER),
-    ("Can I have a cat?", "Cats must be registered in the resident portal.", OAK_PETS),
-])
-def test_drafts_without_a_value_of_the_expected_type_are_dropped(question, draft, quote):
+     BARBADOS_MINOR + " " + BARBADOS_REPAIRS, "no_value"),
+    ("What is the late fee?", "Rent is late after the 5th day of the month.", OAK_LATE, "no_value"),
+    ("How much notice do I need to give?", "Notice must be in writing.", OAK_NOTICE, "no_value"),
+    ("When is rent due?", "Rent must be paid in full.", FAQ_RENT_DUE, "no_value"),
+    ("How many cats can I have?", "Cats must be spayed or neutered.", OAK_PETS, "no_value"),
+    ("Who is the on-site superintendent?", "The superintendent is available on weekdays.", OAK_SUPER, "no_value"),
+    ("Can I have a cat?", "Cats must be registered in the resident portal.", OAK_PETS, "no_value"),
+    # rule 2: numbers in the quote, with the same unit ("not_in_quote", "unit_mismatch")
+    ("What is the returned payment fee?", "The fee is 30 days.", OAK_RETURNED, "unit_mismatch"),
+    ("How much notice do I need to give?", "You must give $30 notice.", OAK_NOTICE, "unit_mismatch"),
+    ("What is the late fee?", "The late fee is $75.", OAK_LATE, "not_in_quote"),
+    ("How much notice do I need to give?", "You must give 60 days notice.", OAK_NOTICE, "not_in_quote"),
+    # the issue's second failure: a deposit deadline taken from a neighbouring clause
+    ("When will I get my deposit back?", "You will get your deposit back within 30 days.", OAK_DEPOSIT_RETURN, "not_in_quote"),
+    ("When is rent due?", "Rent is due on the 5th.", FAQ_RENT_DUE, "not_in_quote"),
+    ("How many cats can I have?", "Up to 3 cats.", OAK_PETS, "not_in_quote"),
+    ("What are the quiet hours?", "Quiet hours are 11 p.m. to 8 a.m.", OAK_QUIET, "not_in_quote"),
+    ("What's the emergency number?", "Call 555-0100.", FAQ_EMERGENCY, "not_in_quote"),
+    ("What is the pet deposit?", "The pet deposit is $500 per month.", PINE_PET_DEPOSIT, "unit_mismatch"),
+    ("How long is the Barbados lease?", "The lease is 6 months long.", BARBADOS_TERM, "unit_mismatch"),
+    # yes/no: the draft's polarity must agree with the quote's ("polarity_mismatch")
+    # the README's cat example: the model's "no" above a quote that says "yes"
+    ("Can I have a cat?", "No, cats are not allowed.", OAK_PETS, "polarity_mismatch"),
+    ("Are dogs allowed?", "Yes, dogs are allowed.", OAK_DOGS, "polarity_mismatch"),
+    ("Can I pay rent in cash?", "Yes, you can pay in cash.", FAQ_CASH, "polarity_mismatch"),
+    ("Is smoking allowed?", "Yes, smoking is allowed on balconies.", FAQ_SMOKING, "polarity_mismatch"),
+    ("Is parking included in the rent?", "Yes, parking is included.", OAK_PARKING, "polarity_mismatch"),
+    ("Is renters insurance required?", "No, it is not required.", FAQ_INSURANCE, "polarity_mismatch"),
+    ("Can I change the locks?", "Yes, you may change the locks.", FAQ_LOCKS, "polarity_mismatch"),
+    # real SmolLM2-135M drafts collected over knowledge/eval.jsonl (quotes as the bot chose them)
+    ("Can I bring my dog when I move in?", "1. No, you cannot bring your dog when moving in.",
+     "Pets must be registered in the resident portal, dogs must be leashed in all common areas, and Resident "
+     "must pick up after them.", "list_numbering"),
+    ("What is the pet deposit at Pine Avenue Lofts?", "The pet deposit at Pine Avenue Lofts is $2,000.",
+     "A: There is a refundable pet deposit of $500 per household, paid before your pet moves in.", "not_in_quote"),
+    ("How much notice do I have to give to move out of Pine Avenue Lofts?",
+     "Q: How much notice do I need to give before moving out? A: At Pine Avenue Lofts, you must provide at least "
+     "60 days' written notice of your lease and deliver a signed letter from the HarborView office within 2 weeks "
+     "after your last day on which you moved out.",
+     "A: At Pine Avenue Lofts you must give at least 60 days' written notice before you move out.", "not_in_quote"),
+    ("How much does a space in the garage cost per month?", "A: 12-month and 18-month leases.",
+     "A space in the underground garage costs $125 per month, and", "no_value"),
+    ("What day is trash pickup at Oak Street Apartments?", "The passage you requested is:  Monday through Friday from 8 a.m. to 4 p.m.",
+     "A: Trash and recycling are collected every Tuesday morning.", "not_in_quote"),
+    ("What lease lengths do you offer?", "The answer to the question is: 12-month and 18-month leases.",
+     "A: We offer 12-month and 18-month leases; shorter terms are not available.", "preamble"),
+    ("How much notice does the landlord have to give before entering my apartment at Oak Street?",
+     "The landlord must provide at least 30 days' written notice before entering the apartment at Oak Street.",
+     "Landlord may enter the home to make repairs, inspect, or show it to prospective residents or buyers after "
+     "giving at least 24 hours' written notice.", "not_in_quote"),
+    ("Can I get a second cat?", "1. No, you cannot get a second cat if your property has no pets allowed or is not a "
+     "Harborview property.", "A: You may keep up to two cats.", "polarity_mismatch"),
+]
+
+
+@pytest.mark.parametrize("question,draft,quote,code", DROPPED)
+def test_bad_drafts_are_dropped_naming_the_rule(question, draft, quote, code):
     result = check(question, draft, quote)
     assert not result.keep
-    assert "no_value" in codes(result), result.reasons
+    assert code in codes(result), result.reasons
 
+
+# --- rule 1: a value of the expected type ---
 
 @pytest.mark.parametrize("question,draft,quote", [
     ("What utilities are included?", "Electricity, internet and cable are included.", OAK_UTIL),
@@ -148,26 +199,6 @@ def test_open_drafts_covered_by_the_quote_are_kept():
 
 
 # --- rule 2: numbers and names in the quote, with the same unit ---
-
-@pytest.mark.parametrize("question,draft,quote,code", [
-    ("What is the returned payment fee?", "The fee is 30 days.", OAK_RETURNED, "unit_mismatch"),
-    ("How much notice do I need to give?", "You must give $30 notice.", OAK_NOTICE, "unit_mismatch"),
-    ("What is the late fee?", "The late fee is $75.", OAK_LATE, "not_in_quote"),
-    ("How much notice do I need to give?", "You must give 60 days notice.", OAK_NOTICE, "not_in_quote"),
-    # the issue's second failure: a deposit deadline taken from a neighbouring clause
-    ("When will I get my deposit back?", "You will get your deposit back within 30 days.", OAK_DEPOSIT_RETURN, "not_in_quote"),
-    ("When is rent due?", "Rent is due on the 5th.", FAQ_RENT_DUE, "not_in_quote"),
-    ("How many cats can I have?", "Up to 3 cats.", OAK_PETS, "not_in_quote"),
-    ("What are the quiet hours?", "Quiet hours are 11 p.m. to 8 a.m.", OAK_QUIET, "not_in_quote"),
-    ("What's the emergency number?", "Call 555-0100.", FAQ_EMERGENCY, "not_in_quote"),
-    ("What is the pet deposit?", "The pet deposit is $500 per month.", PINE_PET_DEPOSIT, "unit_mismatch"),
-    ("How long is the Barbados lease?", "The lease is 6 months long.", BARBADOS_TERM, "unit_mismatch"),
-])
-def test_values_must_be_in_the_quote_with_the_same_unit(question, draft, quote, code):
-    result = check(question, draft, quote)
-    assert not result.keep
-    assert code in codes(result), result.reasons
-
 
 def test_a_value_elsewhere_in_the_passages_does_not_count():
     # 21 days is in the lease, but not in the quoted sentence about the late fee
@@ -236,22 +267,6 @@ def test_degenerate_alone_passes_a_clean_sentence():
 
 
 # --- yes/no: the draft's polarity must agree with the quote's ---
-
-@pytest.mark.parametrize("question,draft,quote", [
-    # the README's cat example: the model's "no" above a quote that says "yes"
-    ("Can I have a cat?", "No, cats are not allowed.", OAK_PETS),
-    ("Are dogs allowed?", "Yes, dogs are allowed.", OAK_DOGS),
-    ("Can I pay rent in cash?", "Yes, you can pay in cash.", FAQ_CASH),
-    ("Is smoking allowed?", "Yes, smoking is allowed on balconies.", FAQ_SMOKING),
-    ("Is parking included in the rent?", "Yes, parking is included.", OAK_PARKING),
-    ("Is renters insurance required?", "No, it is not required.", FAQ_INSURANCE),
-    ("Can I change the locks?", "Yes, you may change the locks.", FAQ_LOCKS),
-])
-def test_yes_no_drafts_contradicting_the_quote_are_dropped(question, draft, quote):
-    result = check(question, draft, quote)
-    assert not result.keep
-    assert "polarity_mismatch" in codes(result), result.reasons
-
 
 def test_yes_no_draft_over_a_conditional_quote():
     assert not check("Can I have a pet?", "No.", SAMPLE_PETS).keep
@@ -394,40 +409,7 @@ def test_calls_are_fast():
     assert per_case < 0.02, f"{per_case * 1000:.2f} ms per case for the three calls"  # ~1 ms on an idle core
 
 
-# --- real SmolLM2-135M drafts collected over knowledge/eval.jsonl (quotes as the bot chose them) ---
-
-REAL_DRAFTS = [  # (question, draft as generated, best quote, expected problem code)
-    ("Can I bring my dog when I move in?", "1. No, you cannot bring your dog when moving in.",
-     "Pets must be registered in the resident portal, dogs must be leashed in all common areas, and Resident "
-     "must pick up after them.", "list_numbering"),
-    ("What is the pet deposit at Pine Avenue Lofts?", "The pet deposit at Pine Avenue Lofts is $2,000.",
-     "A: There is a refundable pet deposit of $500 per household, paid before your pet moves in.", "not_in_quote"),
-    ("How much notice do I have to give to move out of Pine Avenue Lofts?",
-     "Q: How much notice do I need to give before moving out? A: At Pine Avenue Lofts, you must provide at least "
-     "60 days' written notice of your lease and deliver a signed letter from the HarborView office within 2 weeks "
-     "after your last day on which you moved out.",
-     "A: At Pine Avenue Lofts you must give at least 60 days' written notice before you move out.", "not_in_quote"),
-    ("How much does a space in the garage cost per month?", "A: 12-month and 18-month leases.",
-     "A space in the underground garage costs $125 per month, and", "no_value"),
-    ("What day is trash pickup at Oak Street Apartments?", "The passage you requested is:  Monday through Friday from 8 a.m. to 4 p.m.",
-     "A: Trash and recycling are collected every Tuesday morning.", "not_in_quote"),
-    ("What lease lengths do you offer?", "The answer to the question is: 12-month and 18-month leases.",
-     "A: We offer 12-month and 18-month leases; shorter terms are not available.", "preamble"),
-    ("How much notice does the landlord have to give before entering my apartment at Oak Street?",
-     "The landlord must provide at least 30 days' written notice before entering the apartment at Oak Street.",
-     "Landlord may enter the home to make repairs, inspect, or show it to prospective residents or buyers after "
-     "giving at least 24 hours' written notice.", "not_in_quote"),
-    ("Can I get a second cat?", "1. No, you cannot get a second cat if your property has no pets allowed or is not a "
-     "Harborview property.", "A: You may keep up to two cats.", "polarity_mismatch"),
-]
-
-
-@pytest.mark.parametrize("question,draft,quote,code", REAL_DRAFTS)
-def test_real_wrong_drafts_are_dropped(question, draft, quote, code):
-    result = check(question, draft, quote)
-    assert not result.keep
-    assert code in codes(result), result.reasons
-
+# --- seen in real SmolLM2-135M drafts (the drafts themselves are at the end of DROPPED) ---
 
 def test_faq_answer_prefix_does_not_hide_the_yes_or_no():
     assert direct_lead("Can I pay rent in cash?", None, "A: No, cash is not accepted.") == "No."
