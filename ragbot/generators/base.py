@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Protocol, Sequence, runtime_checkable
+from typing import Any, Callable, Protocol, Sequence, runtime_checkable
+
+from ragbot.errors import InputError
 
 FINISH_REASONS = ("stop", "length")
 
@@ -92,12 +94,43 @@ class Generator(Protocol):
         ...
 
 
+class ConfiguredGenerator:
+    """Base of the model-backed generators (LlamaCppGenerator, OpenAICompatGenerator): the public
+    `generate` takes max_tokens / temperature from `self.config` (a config with `max_tokens` and
+    `temperature` fields) when they are not given, checks them, and hands over to the backend's
+    `_generate`."""
+
+    config: Any
+
+    def generate(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        stop: Sequence[str] = (),
+        on_token: Callable[[str], None] | None = None,
+    ) -> Generation:
+        """Generate a reply (see `Generator.generate`); max_tokens / temperature default to the
+        config. Raises InputError for max_tokens < 1 or temperature < 0; the backend's `_generate`
+        says what else it checks and how it streams."""
+        max_tokens = self.config.max_tokens if max_tokens is None else int(max_tokens)
+        temperature = self.config.temperature if temperature is None else float(temperature)
+        if max_tokens < 1:
+            raise InputError(f"max_tokens must be >= 1, got {max_tokens}")
+        if temperature < 0:
+            raise InputError(f"temperature must be >= 0, got {temperature}")
+        return self._generate(messages, max_tokens, temperature, stop, on_token)
+
+    def _generate(self, messages: list[dict[str, str]], max_tokens: int, temperature: float,
+                  stop: Sequence[str], on_token: Callable[[str], None] | None) -> Generation:
+        raise NotImplementedError
+
+
 def validate_messages(messages: list[dict[str, str]]) -> list[dict[str, str]]:
     """Check the chat-message shape and return a clean copy.
 
     Raises InputError naming the offending message index and field."""
-    from ragbot.errors import InputError
-
     if not isinstance(messages, (list, tuple)) or not messages:
         raise InputError("messages must be a non-empty list of {'role': ..., 'content': ...} dicts")
     out = []

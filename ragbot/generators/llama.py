@@ -25,7 +25,7 @@ import numpy as np
 
 from ragbot.config import GeneratorConfig
 from ragbot.errors import ConfigError, InputError, ModelNotFoundError, missing_dependency
-from ragbot.generators.base import Generation, StopStream, validate_messages
+from ragbot.generators.base import ConfiguredGenerator, Generation, StopStream, validate_messages
 
 BUNDLED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -56,7 +56,7 @@ def log_softmax_at(logits: np.ndarray, token: int) -> float:
     return min(0.0, float(x[token]) - lse)
 
 
-class LlamaCppGenerator:
+class LlamaCppGenerator(ConfiguredGenerator):
     """Chat generation with llama.cpp, returning text plus per-token log-probs and timings.
 
     Construction is cheap; the GGUF loads on first use (`warm_up()`). One instance holds one
@@ -175,27 +175,12 @@ class LlamaCppGenerator:
                 "lower prompt.max_passage_tokens / max_history_tokens or raise generator.n_ctx")
         return tokens, min(max_tokens, n_ctx - len(tokens) - 1)
 
-    def generate(
-        self,
-        messages: list[dict[str, str]],
-        *,
-        max_tokens: int | None = None,
-        temperature: float | None = None,
-        stop: Sequence[str] = (),
-        on_token: Callable[[str], None] | None = None,
-    ) -> Generation:
-        """Generate a reply (see `Generator.generate`). max_tokens / temperature default to
-        the GeneratorConfig values. Log-probs are taken from the logits at each sampling step
+    def _generate(self, messages, max_tokens: int, temperature: float, stop: Sequence[str],
+                  on_token: Callable[[str], None] | None) -> Generation:
+        """`generate` with llama.cpp. Log-probs are taken from the logits at each sampling step
         (llama_get_logits_ith), so the model runs with logits_all=False (fast prefill); with
         temperature > 0 they are still log-probs under the unmodified model distribution.
         Stops on any end-of-generation token (EOS/EOT per the vocabulary) or a stop string."""
-        cfg = self.config
-        max_tokens = cfg.max_tokens if max_tokens is None else int(max_tokens)
-        temperature = cfg.temperature if temperature is None else float(temperature)
-        if max_tokens < 1:
-            raise InputError(f"max_tokens must be >= 1, got {max_tokens}")
-        if temperature < 0:
-            raise InputError(f"temperature must be >= 0, got {temperature}")
         llm = self.warm_up()
         import llama_cpp
 

@@ -35,9 +35,9 @@ import time
 from typing import Any, Callable, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
-from ragbot.errors import ConfigError, InputError, RagbotError, missing_dependency
+from ragbot.errors import ConfigError, RagbotError, missing_dependency
 from ragbot.config import OpenAIGeneratorConfig
-from ragbot.generators.base import Generation, StopStream, validate_messages
+from ragbot.generators.base import ConfiguredGenerator, Generation, StopStream, validate_messages
 
 MAX_SERVER_STOPS = 4  # the OpenAI API accepts at most 4 stop strings; the rest are applied here
 _FINISH = {"stop": "stop", "length": "length"}
@@ -69,7 +69,7 @@ class _Stream:
     t_first: float | None = None
 
 
-class OpenAICompatGenerator:
+class OpenAICompatGenerator(ConfiguredGenerator):
     """Chat generation on an OpenAI-compatible server, returning text, per-token log-probs and
     timings like `LlamaCppGenerator` (see the module docstring for the details).
 
@@ -243,27 +243,13 @@ class OpenAICompatGenerator:
                         return acc
         return acc
 
-    def generate(
-        self,
-        messages: list[dict[str, str]],
-        *,
-        max_tokens: int | None = None,
-        temperature: float | None = None,
-        stop: Sequence[str] = (),
-        on_token: Callable[[str], None] | None = None,
-    ) -> Generation:
-        """Generate a reply (see `Generator.generate`); max_tokens / temperature default to the
-        config. Streams from the server and calls on_token with each text piece; stop strings
+    def _generate(self, messages, max_tokens: int, temperature: float, stop: Sequence[str],
+                  on_token: Callable[[str], None] | None) -> Generation:
+        """`generate` on the server: streams and calls on_token with each text piece; stop strings
         go to the server (first 4) and are also applied here. token_logprobs: the server's
         natural log-probs, one per generated token, () when it sent none."""
         import openai
 
-        max_tokens = self.config.max_tokens if max_tokens is None else int(max_tokens)
-        temperature = self.config.temperature if temperature is None else float(temperature)
-        if max_tokens < 1:
-            raise InputError(f"max_tokens must be >= 1, got {max_tokens}")
-        if temperature < 0:
-            raise InputError(f"temperature must be >= 0, got {temperature}")
         messages = validate_messages(messages)
         if self._model is None:
             self.warm_up()
