@@ -168,21 +168,18 @@ class GateSignals:
 
 @dataclass(frozen=True)
 class GateResult:
-    """decision; confidence in [0, 1] (in the decision, see module docstring); reason: human-
-    readable, names the rule and the values; rule: short id; urgency: "emergency" | "urgent" |
-    "normal" for HANDOFF, else None; clarify_question: for CLARIFY; answer_score: evidence for answering in
-    [0, 1] (None when nothing was measured); signals: the input."""
+    """The gate's decision on one turn and why."""
 
     decision: Decision
-    confidence: float
-    reason: str
-    rule: str
-    signals: GateSignals
-    urgency: str | None = None
-    clarify_question: str | None = None
-    answer_score: float | None = None
-    keep_draft: bool = False
-    candidates: tuple[Candidate, ...] = ()
+    confidence: float  # in [0, 1]: confidence in the decision (module docstring)
+    reason: str  # human-readable; names the rule and the values
+    rule: str  # short id, e.g. "grounded_answer", "ambiguous"
+    signals: GateSignals  # the input
+    urgency: str | None = None  # "emergency" | "urgent" | "normal" for HANDOFF, else None
+    clarify_question: str | None = None  # for CLARIFY
+    answer_score: float | None = None  # evidence for answering, in [0, 1]; None when nothing was measured
+    keep_draft: bool = False  # ANSWER only: the draft leads the quotes
+    candidates: tuple[Candidate, ...] = ()  # CLARIFY: the options offered
 
     def to_dict(self) -> dict[str, Any]:
         return {"decision": self.decision.value, "confidence": round(self.confidence, 4), "reason": self.reason,

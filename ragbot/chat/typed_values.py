@@ -36,21 +36,16 @@ VALUE_KINDS = ("amount", "duration", "date", "count", "contact", "number")
 
 @dataclass(frozen=True)
 class Value:
-    """One typed value as stated in a text.
+    """One typed value as stated in a text; value / unit / per are canonical forms (module
+    docstring)."""
 
-    kind: one of VALUE_KINDS, or "yes_no" (from `ragbot.chat.answer_types.values_of_type`).
-    text: the surface as written ("thirty (30) days"). value / unit / per: canonical forms (module
-    docstring). qualifier: a bound written before it, lower case ("at least", "up to", "within",
-    "" when none). start, end: character span in the text the value was read from.
-    """
-
-    kind: str
-    text: str
+    kind: str  # one of VALUE_KINDS, or "yes_no" (from `ragbot.chat.answer_types.values_of_type`)
+    text: str  # the surface as written ("thirty (30) days")
     value: str
     unit: str = ""
     per: str = ""
-    qualifier: str = ""
-    start: int = 0
+    qualifier: str = ""  # a bound written before it, lower case ("at least", "up to", "within"), or ""
+    start: int = 0  # character span in the text the value was read from
     end: int = 0
 
 

@@ -43,17 +43,15 @@ class FeedbackNotFoundError(InputError, KeyError):
 
 @dataclass(frozen=True)
 class Feedback:
-    """One rating of a bot reply. rating: "up" | "down"; reason: one of REASONS or None;
-    correction: the answer it should have been, or None; who: user id, agent or admin name, or
-    None; ts: Unix time in seconds."""
+    """One rating of a bot reply."""
 
     feedback_id: str
-    message_id: str
-    rating: str
-    reason: str | None = None
-    correction: str | None = None
-    who: str | None = None
-    ts: float = 0.0
+    message_id: str  # the rated reply (TurnLog)
+    rating: str  # "up" | "down"
+    reason: str | None = None  # one of REASONS
+    correction: str | None = None  # the answer it should have been
+    who: str | None = None  # user id, agent or admin name
+    ts: float = 0.0  # Unix time, seconds
 
     def to_dict(self) -> dict[str, Any]:
         return {"feedback_id": self.feedback_id, "message_id": self.message_id, "rating": self.rating,
