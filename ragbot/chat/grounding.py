@@ -30,15 +30,18 @@ _SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
 _UNITS = (r"(?:days?|weeks?|months?|years?|hours?|minutes?|percent|dollars?|bedrooms?|bathrooms?|units?|times?|"
           r"pets?|cats?|dogs?|persons?|people|occupants?|cars?|spaces?|nights?|floors?|keys?)")
 
-_CITATION = re.compile(r"\[\s*\d+(?:\s*[,;\-–]\s*\d+)*\s*\]")
-_PAGE_REF = re.compile(r"\b(?:p|pp|pg|page)\.?\s*\d+(?:\s*[-–]\s*\d+)?\b", re.IGNORECASE)
-_TIME = re.compile(r"\b(\d{1,2}):(\d{2})\s*([ap]\.?\s?m\.?)?", re.IGNORECASE)
+_CITATION = re.compile(r"\[\s*\d+(?:\s*[,;\-–]\s*\d+)*\s*\]")  # [1], [2, 3], [1-3]
+_PAGE_REF = re.compile(r"\b(?:p|pp|pg|page)\.?\s*\d+(?:\s*[-–]\s*\d+)?\b", re.IGNORECASE)  # p. 2, pp. 3-4
+_TIME = re.compile(r"\b(\d{1,2}):(\d{2})\s*([ap]\.?\s?m\.?)?", re.IGNORECASE)  # 10:30, 9:00 p.m.
+# 1,450, 2.5, the 5th, 9 a.m. (groups: the digits, the decimals, a.m./p.m.)
 _NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?:st|nd|rd|th)?(\s*[ap]\.?\s?m\.?(?![a-z]))?", re.IGNORECASE)
+# thirty, twenty-five, one hundred and fifty
 _WORDNUM = re.compile(
     r"\b(?:(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
     r"sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|"
     r"thousand|million)(?:[\s-]+(?:and[\s-]+)?)?)+\b", re.IGNORECASE)
-_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d[\d,.:]*")
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d[\d,.:]*")  # words and digit runs ("1,450.00", "10:30")
+# capitalised runs that may be names: "Oak Street Apartments", "Bank of America"
 _CAP_RUN = re.compile(r"\b[A-Z][\w'’&.-]*(?:\s+(?:of|de|la|the|and|&)?\s*[A-Z][\w'’&.-]*)*")
 _NOT_NAMES = frozenset("i i'm i've i'll i'd ai ok okay yes no please thanks thank hello hi dear the a an this that "
                        "these those your our my it its if you we they he she there here q a: note".split())

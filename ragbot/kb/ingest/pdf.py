@@ -22,10 +22,10 @@ from ragbot.kb.ingest._io import read_bytes
 
 log = logging.getLogger(__name__)
 
-_HYPHEN_BREAK = re.compile(r"(\w)-[ \t]*\n[ \t]*([a-z])")
-_SPACES = re.compile(r"[^\S\n]+")
-_BLANK_LINES = re.compile(r"\n{3,}")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_HYPHEN_BREAK = re.compile(r"(\w)-[ \t]*\n[ \t]*([a-z])")  # "main-\ntenance" -> "maintenance"
+_SPACES = re.compile(r"[^\S\n]+")  # white space other than newlines
+_BLANK_LINES = re.compile(r"\n{3,}")  # two or more blank lines in a row
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # control characters other than \t \n \r
 # Phrases of the placeholder page Adobe LiveCycle puts in XFA-only forms.
 _XFA_NOTICE = re.compile(
     r"please wait|not eventually replaced|viewer may not be able to display|upgrade to the latest version"
