@@ -39,7 +39,7 @@ from ragbot.config import PostgresConfig  # noqa: F401  (re-exported: kb.postgre
 from ragbot.errors import ConfigError, IndexMismatchError, KnowledgeBaseError, missing_dependency
 from ragbot.kb.pgvector_index import PgVectorIndex
 from ragbot.kb.protocols import AppliedChange, ChangeSet, FileRecord, Generation, SourceEntry
-from ragbot.kb.scope import check_scope
+from ragbot.kb.scope import chunk_filter_sql
 from ragbot.types import Chunk
 
 log = logging.getLogger(__name__)
@@ -124,6 +124,16 @@ def _create_extension(conn, dsn: str) -> None:
             "run CREATE EXTENSION vector as the database owner (managed services: enable 'vector')") from None
 
 
+def _source_in(sources: list[str]) -> tuple[str, list]:
+    return "source = ANY(%s)", [sources]
+
+
+def _scope_key_is(key: str, value: str, or_unscoped: bool) -> tuple[str, list[str]]:
+    if or_unscoped:
+        return "(scope ->> %s = %s OR NOT scope ? %s)", [key, value, key]
+    return "scope @> %s::jsonb", [json.dumps({key: value})]  # served by the GIN index
+
+
 class PgChunkStore:
     """ChunkStore on the tables above through `conn` (module docstring). Same semantics as
     SQLiteChunkStore: the conformance suite checks both."""
@@ -156,21 +166,11 @@ class PgChunkStore:
 
     def allowed_ids(self, scope: Mapping[str, str] | None, include_unscoped: bool = False,
                     sources: Sequence[str] | None = None) -> np.ndarray | None:
-        scope = check_scope(scope)
-        if not scope and sources is None:
+        where = chunk_filter_sql(scope, include_unscoped, sources, _source_in, _scope_key_is)
+        if where is None:
             return None
-        conds, args = [], []
-        if sources is not None:
-            conds.append("source = ANY(%s)")
-            args.append(list(sources))
-        if scope and not include_unscoped:
-            conds.append("scope @> %s::jsonb")  # served by the GIN index
-            args.append(json.dumps(scope))
-        for key, value in (scope.items() if include_unscoped else ()):
-            conds.append("(scope ->> %s = %s OR NOT scope ? %s)")
-            args += [key, value, key]
-        row = self.conn.execute(f"SELECT array_agg(id ORDER BY id) FROM chunks WHERE {' AND '.join(conds)}",
-                                args, prepare=False).fetchone()  # one array, not a row per id
+        row = self.conn.execute(f"SELECT array_agg(id ORDER BY id) FROM chunks WHERE {where[0]}",
+                                where[1], prepare=False).fetchone()  # one array, not a row per id
         return np.array(row[0] or [], dtype=np.int64)
 
     def scope_values(self, key: str) -> list[str]:

@@ -1,10 +1,10 @@
 """Scope: key=value pairs attached to chunks at ingest (`--scope property=oak-street`) and used to
-filter retrieval. Validation and CLI parsing live here."""
+filter retrieval. Validation, CLI parsing and the SQL of the chunk filter live here."""
 
 from __future__ import annotations
 
 import re
-from typing import Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from ragbot.errors import InputError
 
@@ -50,3 +50,19 @@ def check_scope_known(scope: Mapping[str, str], known: Mapping[str, Iterable[str
         near = [m[0] for m in process.extract(value, values, limit=3, score_cutoff=60)]
         hint = f"did you mean {' or '.join(near)}?" if near else f"known values: {', '.join(values[:10])}"
         raise InputError(f"no documents in {key}={value}; {hint}")
+
+
+def chunk_filter_sql(scope: Mapping[str, str] | None, include_unscoped: bool, sources: Sequence[str] | None,
+                     source_in: Callable[[list[str]], tuple[str, list[Any]]],
+                     key_is: Callable[[str, str, bool], tuple[str, list[Any]]]) -> tuple[str, list[Any]] | None:
+    """(SQL after WHERE, parameters) selecting the chunks that `ChunkStore.allowed_ids` allows:
+    source among `sources` (when not None) and every key=value of `scope` (a chunk without the
+    key passes too when `include_unscoped`); None when nothing is filtered. The SQL store spells
+    the two conditions in its dialect: `source_in(sources)` and `key_is(key, value,
+    include_unscoped)`, each returning (condition, parameters). Raises InputError for a bad scope."""
+    scope = check_scope(scope)
+    if not scope and sources is None:
+        return None
+    conds = [source_in(list(sources))] if sources is not None else []
+    conds += [key_is(key, value, include_unscoped) for key, value in scope.items()]
+    return " AND ".join(sql for sql, _ in conds), [arg for _, args in conds for arg in args]

@@ -15,7 +15,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ragbot.kb.protocols import AppliedChange, ChangeSet, FileRecord, SourceEntry
-from ragbot.kb.scope import check_scope
+from ragbot.kb.scope import chunk_filter_sql
 from ragbot.types import Chunk
 
 SCHEMA = """
@@ -50,6 +50,17 @@ def connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
 def _row_to_chunk(row) -> Chunk:
     return Chunk(chunk_id=row["chunk_id"], text=row["text"], source=row["source"], doc_type=row["doc_type"],
                  page=row["page"], metadata=json.loads(row["metadata"]), scope=json.loads(row["scope"]))
+
+
+def _source_in(sources: list[str]) -> tuple[str, list[str]]:
+    return (f"source IN ({','.join('?' * len(sources))})" if sources else "0"), sources
+
+
+def _scope_key_is(key: str, value: str, or_unscoped: bool) -> tuple[str, list[str]]:
+    path = f"$.{key}"
+    if or_unscoped:
+        return "(json_extract(scope, ?) = ? OR json_extract(scope, ?) IS NULL)", [path, value, path]
+    return "json_extract(scope, ?) = ?", [path, value]
 
 
 def _batches(items: Sequence) -> list[Sequence]:
@@ -97,22 +108,10 @@ class SQLiteChunkStore:
 
     def allowed_ids(self, scope: Mapping[str, str] | None, include_unscoped: bool = False,
                     sources: Sequence[str] | None = None) -> np.ndarray | None:
-        scope = check_scope(scope)
-        if not scope and sources is None:
+        where = chunk_filter_sql(scope, include_unscoped, sources, _source_in, _scope_key_is)
+        if where is None:
             return None
-        conds, args = [], []
-        if sources is not None:
-            conds.append(f"source IN ({','.join('?' * len(sources))})" if sources else "0")
-            args += list(sources)
-        for k, v in scope.items():
-            path = f"$.{k}"
-            if include_unscoped:
-                conds.append("(json_extract(scope, ?) = ? OR json_extract(scope, ?) IS NULL)")
-                args += [path, v, path]
-            else:
-                conds.append("json_extract(scope, ?) = ?")
-                args += [path, v]
-        rows = self.conn.execute(f"SELECT id FROM chunks WHERE {' AND '.join(conds)}", args).fetchall()
+        rows = self.conn.execute(f"SELECT id FROM chunks WHERE {where[0]}", where[1]).fetchall()
         return np.array([r[0] for r in rows], dtype=np.int64)
 
     def scope_values(self, key: str) -> list[str]:
