@@ -7,37 +7,37 @@ but (by default) only from loopback addresses, matching the loopback-only bind a
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Mapping
 
 from starlette.requests import Request
 
 from ragbot.server.errors import ApiError
+from ragbot.state.keys import ApiKey
 
 OPEN_KEY_ID = "local"
+OPEN_KEY = ApiKey(OPEN_KEY_ID, "local", "admin")  # open mode's principal: a local admin
 
 
 @dataclass(frozen=True)
 class Principal:
-    """Who sent a request: key_id ("local" in open mode), name, role, the key's scope and origins."""
+    """Who sent a request: the verified API key (its key_id, name, role, scope, origins), or in
+    open mode, when the server has no keys, the stand-in `OPEN_KEY`."""
 
-    key_id: str
-    name: str
-    role: str
-    scope: Mapping[str, str] = field(default_factory=dict)
-    origins: tuple[str, ...] = ()
+    key: ApiKey
     open_mode: bool = False
 
     def require(self, *roles: str) -> "Principal":
-        """Raise 403 unless the role is one of `roles` (admin always passes)."""
-        if self.role != "admin" and self.role not in roles:
-            raise ApiError(403, f"a {self.role} key cannot do this; it needs a key with role "
+        """Raise 403 unless the key's role is one of `roles` (admin always passes)."""
+        role = self.key.role
+        if role != "admin" and role not in roles:
+            raise ApiError(403, f"a {role} key cannot do this; it needs a key with role "
                                 f"{' or '.join(roles + ('admin',))}", "role")
         return self
 
     @property
     def is_client(self) -> bool:
-        return self.role == "client"
+        return self.key.role == "client"
 
 
 def bearer(headers) -> str:
@@ -62,16 +62,16 @@ def authenticate(request: Request) -> Principal:
         if st.settings.open_mode_loopback_only and not is_loopback(client):
             raise ApiError(401, "this server has no API keys, so it only answers loopback clients; "
                                 "create one with `ragbot keys create --kb DIR --role client`", "no_keys")
-        p = Principal(OPEN_KEY_ID, "local", "admin", open_mode=True)
+        p = Principal(OPEN_KEY, open_mode=True)
     else:
         if not token:
             raise ApiError(401, "missing API key: send the header 'Authorization: Bearer KEY'", "missing_key")
         rec = st.keys.verify(token)
         if rec is None:
             raise ApiError(401, "unknown or revoked API key", "invalid_key")
-        p = Principal(rec.key_id, rec.name, rec.role, dict(rec.scope), tuple(rec.origins))
+        p = Principal(rec)
     request.state.principal = p
-    request.state.log = {**getattr(request.state, "log", {}), "key": p.key_id}
+    request.state.log = {**getattr(request.state, "log", {}), "key": p.key.key_id}
     return p
 
 
@@ -82,14 +82,14 @@ def effective_scope(principal: Principal, requested: Mapping[str, str] | None) -
     for k, v in requested.items():
         if not isinstance(k, str) or not isinstance(v, str):
             raise ApiError(422, f"scope entry {k!r} must map a string to a string", "invalid_scope")
-    out = dict(principal.scope)
+    out = dict(principal.key.scope)
     for k, v in requested.items():
         v = v.strip()
-        if k in principal.scope and v != principal.scope[k]:
-            raise ApiError(403, f"scope {k}={v!r} is not allowed: this key is limited to {k}={principal.scope[k]!r}; "
+        if k in principal.key.scope and v != principal.key.scope[k]:
+            raise ApiError(403, f"scope {k}={v!r} is not allowed: this key is limited to {k}={principal.key.scope[k]!r}; "
                                 "a request may narrow the key's scope but not widen or replace it", "scope")
         if not v or v == "*":
-            raise ApiError(403 if k in principal.scope else 422,
+            raise ApiError(403 if k in principal.key.scope else 422,
                            f"scope {k} needs a concrete value; a request may narrow the key's scope but not widen it",
                            "scope")
         out[k] = v
@@ -99,7 +99,7 @@ def effective_scope(principal: Principal, requested: Mapping[str, str] | None) -
 def scope_covers(principal: Principal, scope: Mapping[str, str]) -> bool:
     """True when everything in the principal's scope is also in `scope` (an agent key limited to
     a property sees only that property's tickets)."""
-    return all(scope.get(k) == v for k, v in principal.scope.items())
+    return all(scope.get(k) == v for k, v in principal.key.scope.items())
 
 
 class CORSMiddleware:

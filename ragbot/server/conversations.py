@@ -82,14 +82,14 @@ def check_access(state, principal: Principal, session_id: str) -> dict:
     missing = ApiError(404, f"unknown conversation {session_id!r}; start one with POST /api/conversations",
                        "conversation_not_found")
     if owner is None:
-        if principal.open_mode or principal.role == "admin":
+        if principal.open_mode or principal.key.role == "admin":
             if state.bot.sessions.exists(session_id):
                 return {}
         raise missing
     key_id, scope = owner
-    if principal.is_client and key_id != principal.key_id:
+    if principal.is_client and key_id != principal.key.key_id:
         raise missing
-    if principal.role == "agent" and not scope_covers(principal, scope):
+    if principal.key.role == "agent" and not scope_covers(principal, scope):
         raise missing
     return scope
 
@@ -118,9 +118,9 @@ def router() -> APIRouter:
 
         st = request.app.state.ragbot
         scope = effective_scope(p, body.scope if body else None)
-        turns.check_rate(st, p.key_id, None)
+        turns.check_rate(st, p.key.key_id, None)
         sid = st.bot.new_session(scope=scope)
-        st.owners.add(sid, p.key_id, scope)
+        st.owners.add(sid, p.key.key_id, scope)
         request.state.log = {**request.state.log, "session": sid}
         return {"session_id": sid, "disclosure": ai_disclosure_message(st.bot.config.prompt)}
 
@@ -139,7 +139,7 @@ def router() -> APIRouter:
         st = request.app.state.ragbot
         scope = check_access(st, p, session_id)
         text = turns.check_question(st, body.text)
-        turns.check_rate(st, p.key_id, session_id)
+        turns.check_rate(st, p.key.key_id, session_id)
         req = turns.TurnRequest(text, session_id, scope, user=body.user)
         if not body.stream:
             reply = await turns.ask(st, req)
@@ -156,7 +156,7 @@ def router() -> APIRouter:
         if sid is None:
             raise ApiError(404, f"unknown message {message_id!r}; rate a reply's message_id", "message_not_found")
         check_access(st, p, sid)
-        fb = st.feedback.add(message_id, body.rating, body.reason, body.correction, who=p.name)
+        fb = st.feedback.add(message_id, body.rating, body.reason, body.correction, who=p.key.name)
         return {"message_id": message_id, "rating": fb.rating, "feedback_id": fb.feedback_id}
 
     return r

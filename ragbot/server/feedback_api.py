@@ -30,7 +30,7 @@ def router() -> APIRouter:
         p.require("agent")
         bot = request.app.state.ragbot.bot
         fb = bot.feedback_store.get(feedback_id)
-        o = bot.overrides.approve(fb, bot.turnlog, scope=body.scope, author=p.name)
+        o = bot.overrides.approve(fb, bot.turnlog, scope=body.scope, author=p.key.name)
         return o.to_dict()
 
     @r.get("/report")

@@ -71,7 +71,7 @@ def router() -> APIRouter:
     def assign(ticket_id: str, request: Request, p: Principal = Depends(_agent)):
         st = request.app.state.ragbot
         _ticket(st, p, ticket_id)
-        return _detail(st, _move(st, st.tickets.assign, ticket_id, p.name))
+        return _detail(st, _move(st, st.tickets.assign, ticket_id, p.key.name))
 
     @r.post("/{ticket_id}/messages")
     def reply(ticket_id: str, body: AgentMessage, request: Request, p: Principal = Depends(_agent)):
@@ -83,12 +83,12 @@ def router() -> APIRouter:
         if len(text) > st.bot.config.conversation.max_question_chars * 2:
             raise ApiError(422, "the reply is too long; split it into shorter messages", "text_too_long")
         try:
-            st.tickets.add_message(ticket_id, p.name, text)
+            st.tickets.add_message(ticket_id, p.key.name, text)
         except TicketStateError as e:
             raise ApiError(409, str(e), "ticket_state") from e
         with st.session_locks.hold(rec.session_id):
             mid = st.bot.sessions.append(rec.session_id, "agent", text)
-        st.owners.add_meta(mid, rec.session_id, {"name": p.name})
+        st.owners.add_meta(mid, rec.session_id, {"name": p.key.name})
         request.state.log = {**request.state.log, "session": rec.session_id}
         return _detail(st, st.tickets.get(ticket_id))
 
@@ -96,7 +96,7 @@ def router() -> APIRouter:
     def resolve(ticket_id: str, request: Request, p: Principal = Depends(_agent)):
         st = request.app.state.ragbot
         rec = _ticket(st, p, ticket_id)
-        rec = _move(st, st.tickets.resolve, ticket_id, p.name)
+        rec = _move(st, st.tickets.resolve, ticket_id, p.key.name)
         with st.session_locks.hold(rec.session_id):
             st.bot.release(rec.session_id)
         return _detail(st, rec)

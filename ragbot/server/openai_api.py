@@ -75,10 +75,10 @@ def _session(st, p: Principal, body: ChatRequest, scope: dict) -> tuple[str, str
     if sid and st.owners.owner(sid) is not None:
         check_access(st, p, sid)
         return sid, question
-    if sid and st.bot.sessions.exists(sid) and not (p.open_mode or p.role == "admin"):
+    if sid and st.bot.sessions.exists(sid) and not (p.open_mode or p.key.role == "admin"):
         raise ApiError(404, f"unknown session {sid!r}", "session_not_found")
     sid = st.bot.new_session(session_id=sid, scope=scope)
-    st.owners.add(sid, p.key_id, scope)
+    st.owners.add(sid, p.key.key_id, scope)
     for m in body.messages[:last]:
         if m.role in ("user", "assistant") and _text(m).strip():
             st.bot.sessions.append(sid, m.role, _text(m))
@@ -115,7 +115,7 @@ def router() -> APIRouter:
         st = request.app.state.ragbot
         _, req_scope = _extras(body)
         scope = effective_scope(p, req_scope)
-        turns.check_rate(st, p.key_id, None)
+        turns.check_rate(st, p.key.key_id, None)
         sid, question = _session(st, p, body, scope)
         turns.check_rate(st, None, sid)
         req = turns.TurnRequest(question, sid, scope, user=body.user)

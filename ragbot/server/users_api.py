@@ -35,7 +35,7 @@ def router() -> APIRouter:
     @r.get("/{user_id}")
     def get_user(user_id: str, request: Request, p: Principal = Depends(_agent)):
         st = request.app.state.ragbot
-        return st.bot.users.get(_checked(user_id)).to_dict(scrub=p.role != "admin")
+        return st.bot.users.get(_checked(user_id)).to_dict(scrub=p.key.role != "admin")
 
     @r.delete("/{user_id}")
     def forget_user(user_id: str, request: Request, p: Principal = Depends(_agent)):
