@@ -43,44 +43,42 @@ def _png(fig) -> str:
     return f'<img alt="chart" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode("ascii")}">'
 
 
-def _dates(report):
+def _daily_chart(report):
+    """(fig, ax, x) for a chart over the report's days: x holds each day as a date."""
     import datetime as dt
 
-    return [dt.date.fromisoformat(d.day) for d in report.days]
+    fig, ax = _figure()
+    return fig, ax, [dt.date.fromisoformat(d.day) for d in report.days]
 
 
-def _date_axis(ax, fig) -> None:
+def _daily_png(fig, ax, title: str, legend_loc: str, legend_cols: int = 1) -> str:
+    """Finish a `_daily_chart`: title, legend, a date axis with 3-7 ticks and a grid; the PNG."""
     from matplotlib.dates import AutoDateLocator, DateFormatter
 
+    ax.set_title(title)
+    ax.legend(loc=legend_loc, ncol=legend_cols)
     ax.xaxis.set_major_locator(AutoDateLocator(minticks=3, maxticks=7))
     ax.xaxis.set_major_formatter(DateFormatter("%b %d"))
     ax.grid(alpha=0.3)
-
-
-def _volume(report) -> str:
-    fig, ax = _figure()
-    x = _dates(report)
-    ax.bar(x, [d.turns for d in report.days], color="#4C72B0", alpha=0.55, label="turns")
-    ax.plot(x, [d.conversations for d in report.days], color="#222", marker="o", ms=3, label="conversations")
-    ax.set_title("Conversations and turns per day")
-    ax.legend(loc="upper left")
-    _date_axis(ax, fig)
     return _png(fig)
 
 
+def _volume(report) -> str:
+    fig, ax, x = _daily_chart(report)
+    ax.bar(x, [d.turns for d in report.days], color="#4C72B0", alpha=0.55, label="turns")
+    ax.plot(x, [d.conversations for d in report.days], color="#222", marker="o", ms=3, label="conversations")
+    return _daily_png(fig, ax, "Conversations and turns per day", "upper left")
+
+
 def _mix(report) -> str:
-    fig, ax = _figure()
-    x = _dates(report)
+    fig, ax, x = _daily_chart(report)
     totals = np.array([max(d.turns, 1) for d in report.days], dtype=float)
     shares = {k: np.array([d.decisions.get(k, 0) for d in report.days]) / totals for k in _COLORS if k in
               ("answer", "clarify", "handoff")}
     ax.stackplot(x, *shares.values(), labels=list(shares), colors=[_COLORS[k] for k in shares], alpha=0.85)
     ax.set_ylim(0, 1)
     ax.set_ylabel("share of turns")
-    ax.set_title("Decision mix per day")
-    ax.legend(loc="lower left", ncol=3)
-    _date_axis(ax, fig)
-    return _png(fig)
+    return _daily_png(fig, ax, "Decision mix per day", "lower left", legend_cols=3)
 
 
 def _barh(pairs: Sequence[tuple[str, int]], title: str, color: str, width: float = 5.4) -> str:
@@ -95,29 +93,21 @@ def _barh(pairs: Sequence[tuple[str, int]], title: str, color: str, width: float
 
 
 def _latency(report) -> str:
-    fig, ax = _figure()
-    x = _dates(report)
+    fig, ax, x = _daily_chart(report)
     ax.plot(x, [d.latency_p50_ms for d in report.days], marker="o", ms=3, label="p50")
     ax.plot(x, [d.latency_p95_ms for d in report.days], marker="o", ms=3, label="p95", color="#C44E52")
     ax.set_yscale("log")
     ax.set_ylabel("ms (log scale)")
-    ax.set_title("Turn latency per day")
-    ax.legend(loc="center right")
-    _date_axis(ax, fig)
-    return _png(fig)
+    return _daily_png(fig, ax, "Turn latency per day", "center right")
 
 
 def _thumbs(report) -> str:
-    fig, ax = _figure()
-    x = _dates(report)
+    fig, ax, x = _daily_chart(report)
     up = np.array([d.up for d in report.days])
     down = np.array([d.down for d in report.days])
     ax.bar(x, up, color=_COLORS["up"], label="thumbs up")
     ax.bar(x, down, bottom=up, color=_COLORS["down"], label="thumbs down")
-    ax.set_title("Ratings per day")
-    ax.legend(loc="upper left")
-    _date_axis(ax, fig)
-    return _png(fig)
+    return _daily_png(fig, ax, "Ratings per day", "upper left")
 
 
 def _e(text) -> str:
