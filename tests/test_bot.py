@@ -1,4 +1,5 @@
-"""Bot with the hashing embedder and a scripted generator: the whole turn in milliseconds."""
+"""Bot with the hashing embedder and a scripted generator over the two-lease KB of conftest
+`kb_dir`: the whole turn in milliseconds."""
 
 from __future__ import annotations
 
@@ -11,36 +12,8 @@ from ragbot.config import BotConfig
 from ragbot.kb.embedders import HashingEmbedder
 from ragbot.errors import InputError
 from ragbot.generators import ScriptedGenerator
-from ragbot.kb import KnowledgeBase
 from ragbot.testing import doubles_config
 from ragbot.types import Decision, Turn
-
-OAK = """# Oak Street lease
-
-The security deposit at Oak Street is one month's rent, $1,450. Only cats are allowed, at most two cats.
-The tenant must give 30 days written notice before moving out.
-"""
-PINE = """# Pine Avenue lease
-
-The security deposit at Pine Avenue is $2,000 flat. Cats and dogs under 40 lb are allowed.
-The tenant must give 60 days written notice before moving out.
-"""
-FAQ = "question,answer\nWhat are your office hours?,The office is open Monday to Friday from 9 a.m. to 5 p.m.\n"
-
-
-@pytest.fixture()
-def kb_dir(tmp_path):
-    (tmp_path / "oak" / "leases").mkdir(parents=True)
-    (tmp_path / "oak" / "leases" / "oak_lease.md").write_text(OAK)
-    (tmp_path / "pine" / "leases").mkdir(parents=True)
-    (tmp_path / "pine" / "leases" / "pine_lease.md").write_text(PINE)
-    (tmp_path / "common" / "faqs").mkdir(parents=True)
-    (tmp_path / "common" / "faqs" / "faq.csv").write_text(FAQ)
-    kb = KnowledgeBase.open(tmp_path / "kb", embedder=HashingEmbedder(256), create=True)
-    kb.ingest([tmp_path / "common"])
-    kb.ingest([tmp_path / "oak"], scope={"property": "oak-street"})
-    kb.ingest([tmp_path / "pine"], scope={"property": "pine-avenue"})
-    return tmp_path / "kb"
 
 
 def _config():

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 
-KNOWLEDGE = Path(__file__).resolve().parents[1] / "knowledge"
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 AGENT_REPLY = "Hi, this is Sam from the Harborview office. I can help with that today."
 
@@ -56,18 +55,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def build_knowledge_kb(root: Path, config, embedder) -> Path:
-    """The bundled knowledge/ ingested as the demo does: common, then each property with its scope."""
-    from ragbot.kb import KnowledgeBase
-
-    config.save(root)
-    kb = KnowledgeBase.open(root, config=config, embedder=embedder, create=True)
-    kb.ingest([KNOWLEDGE / "common"])
-    kb.ingest([KNOWLEDGE / "properties" / "oak-street"], scope={"property": "oak-street"})
-    kb.ingest([KNOWLEDGE / "properties" / "pine-avenue"], scope={"property": "pine-avenue"})
-    return root
 
 
 class LiveServer:
@@ -107,23 +94,16 @@ class LiveServer:
 
 
 def _fast_config():
-    from ragbot.config import BotConfig
+    from ragbot.testing import doubles_config
 
-    cfg = BotConfig()
+    cfg = doubles_config()  # the gate tuned for the hashing embedder
     cfg.prompt.business_name = "Harborview Property Management"
-    # Hashing-embedder cosines are lower than MiniLM's (as in tests/test_bot.py).
-    cfg.gate.min_retrieval_score = 0.1
-    cfg.gate.min_quote_score = 0.0
-    cfg.gate.min_clarify_quote_score = 0.0
-    cfg.gate.good_retrieval_score = 0.5
     cfg.gate.ambiguity_margin = 0.1
-    cfg.retrieval.faq_min_score = 0.8
-    cfg.urgency = False  # its classifier is fitted on MiniLM vectors; hashing vectors make it misfire
     return cfg
 
 
 @pytest.fixture(scope="module")
-def fast_server(tmp_path_factory):
+def fast_server(tmp_path_factory, build_knowledge_kb):
     from ragbot.bot import Bot
     from ragbot.generators import ScriptedGenerator
     from ragbot.kb.embedders import HashingEmbedder

@@ -1,5 +1,5 @@
 """The HTTP server through FastAPI's TestClient: every endpoint and every error of docs/http-api.md,
-on a tiny KB with the hashing embedder and a scripted generator (milliseconds per turn)."""
+on a tiny KB (conftest `kb_dir`) with the hashing embedder and a scripted generator (milliseconds per turn)."""
 
 from __future__ import annotations
 
@@ -15,63 +15,22 @@ pytest.importorskip("prometheus_client")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from ragbot.bot import Bot  # noqa: E402
-from ragbot.config import BotConfig  # noqa: E402
 from ragbot.generators import ScriptedGenerator  # noqa: E402
-from ragbot.kb import KnowledgeBase  # noqa: E402
 from ragbot.kb.embedders import HashingEmbedder  # noqa: E402
 from ragbot.server import ServeSettings, create_app  # noqa: E402
 from ragbot.state.db import StateDB  # noqa: E402
 from ragbot.state.keys import KeyStore  # noqa: E402
+from ragbot.testing import doubles_config  # noqa: E402
 
-OAK = """# Oak Street lease
-
-The security deposit at Oak Street is one month's rent, $1,450. Only cats are allowed, at most two cats.
-The tenant must give 30 days written notice before moving out.
-"""
-PINE = """# Pine Avenue lease
-
-The security deposit at Pine Avenue is $2,000 flat. Cats and dogs under 40 lb are allowed.
-The tenant must give 60 days written notice before moving out.
-"""
-FAQ = "question,answer\nWhat are your office hours?,The office is open Monday to Friday from 9 a.m. to 5 p.m.\n"
 DEPOSIT = "How much is the security deposit?"
 HOURS = "What are your office hours?"
 HUMAN = "I want to talk to a real person now"
 LOCAL = ("127.0.0.1", 50000)
 
 
-def build_kb(root: Path) -> Path:
-    """A KB of two scoped leases and a company FAQ, built with HashingEmbedder(256)."""
-    for folder, name, text in (("oak", "oak_lease.md", OAK), ("pine", "pine_lease.md", PINE), ("common", "faq.csv", FAQ)):
-        (root / folder).mkdir(parents=True, exist_ok=True)
-        (root / folder / name).write_text(text)
-    kb = KnowledgeBase.open(root / "kb", embedder=HashingEmbedder(256), create=True)
-    kb.ingest([root / "common"])
-    kb.ingest([root / "oak"], scope={"property": "oak-street"})
-    kb.ingest([root / "pine"], scope={"property": "pine-avenue"})
-    return root / "kb"
-
-
-def bot_config() -> BotConfig:
-    cfg = BotConfig()
-    cfg.gate.min_retrieval_score = 0.1  # hashing-embedder cosines are lower than MiniLM's
-    cfg.gate.min_quote_score = 0.0
-    cfg.gate.min_clarify_quote_score = 0.0
-    cfg.gate.good_retrieval_score = 0.5
-    cfg.gate.ambiguity_margin = 0.2
-    cfg.retrieval.faq_min_score = 0.8
-    cfg.urgency = False  # the urgency classifier is fitted on MiniLM vectors; hashing vectors make it misfire
-    return cfg
-
-
 def make_bot(kb_dir: Path, generator=None) -> Bot:
     gen = generator or ScriptedGenerator(["The security deposit is $2,000 [1]."])
-    return Bot.open(kb_dir, config=bot_config(), embedder=HashingEmbedder(256), generator=gen)
-
-
-@pytest.fixture()
-def kb_dir(tmp_path):
-    return build_kb(tmp_path)
+    return Bot.open(kb_dir, config=doubles_config(), embedder=HashingEmbedder(256), generator=gen)
 
 
 @pytest.fixture()

@@ -12,7 +12,7 @@ pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from ragbot.server import ServeSettings, create_app  # noqa: E402
-from test_server_api import HOURS, HUMAN, LOCAL, auth, err, keys, kb_dir, make_bot, serve  # noqa: E402,F401
+from test_server_api import HOURS, HUMAN, LOCAL, auth, err, keys, make_bot, serve  # noqa: E402,F401
 
 
 # ---------------------------------------------------------------------------- handoff inbox

@@ -15,7 +15,7 @@ openai = pytest.importorskip("openai")
 uvicorn = pytest.importorskip("uvicorn")
 
 from ragbot.server import ServeSettings, create_app  # noqa: E402
-from test_server_api import DEPOSIT, HOURS, HUMAN, build_kb, make_bot  # noqa: E402
+from test_server_api import DEPOSIT, HOURS, HUMAN, make_bot  # noqa: E402
 
 
 def _free_port() -> int:
@@ -74,19 +74,18 @@ def _check_openai_client(base: str, scope: dict, answer_q: str, fact: str) -> No
         client.chat.completions.create(model="ragbot", messages=[{"role": "assistant", "content": "hi"}])
 
 
-def test_openai_client_against_live_uvicorn(tmp_path):
-    bot = make_bot(build_kb(tmp_path))
+def test_openai_client_against_live_uvicorn(kb_dir):
+    bot = make_bot(kb_dir)
     with live_server(bot) as base:
         _check_openai_client(base, {"property": "pine-avenue"}, DEPOSIT, "$2,000")
         r = _client(base).chat.completions.create(model="ragbot", messages=[{"role": "user", "content": HOURS}])
         assert r.model_extra["ragbot"]["rule"] == "faq"
 
 
-def test_openai_client_with_a_key(tmp_path):
+def test_openai_client_with_a_key(kb_dir):
     from ragbot.state.db import StateDB
     from ragbot.state.keys import KeyStore
 
-    kb_dir = build_kb(tmp_path)
     key = KeyStore(StateDB.for_kb(kb_dir)).create("client", scope={"property": "pine-avenue"}).key
     with live_server(make_bot(kb_dir)) as base:
         with pytest.raises(openai.AuthenticationError):
