@@ -1,9 +1,10 @@
 """The shared SQLite database of the state stores (`<kb>/state.sqlite`).
 
 Every store module (tickets, keys, feedback, overrides, users) takes a `StateDB`, creates its own
-tables with `CREATE TABLE IF NOT EXISTS`, reads with `db.query`, and writes inside
-`with db.transaction() as conn:`. WAL mode lets several processes (server workers, the CLI) read
-while one writes; a 30 s busy timeout makes concurrent writers wait instead of failing.
+tables with `CREATE TABLE IF NOT EXISTS`, reads with `db.query` (`query_one` for the one row a key
+names), and writes inside `with db.transaction() as conn:`. WAL mode lets several processes
+(server workers, the CLI) read while one writes; a 30 s busy timeout makes concurrent writers wait
+instead of failing.
 """
 
 from __future__ import annotations
@@ -56,3 +57,12 @@ class StateDB:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def query_one(db, sql: str, args: Sequence[Any], missing: Exception):
+    """The first row of `db.query(sql, args)` (a StateDB or PostgresStateDB); raises `missing`
+    (the store's not-found error, naming the key and how to list the known ones) when there is none."""
+    rows = db.query(sql, args)
+    if not rows:
+        raise missing
+    return rows[0]

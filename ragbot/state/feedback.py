@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from ragbot.errors import InputError
-from ragbot.state.db import StateDB
+from ragbot.state.db import StateDB, query_one
 from ragbot.state.turnlog import TurnLog, TurnRecord
 
 RATINGS = ("up", "down")
@@ -116,11 +116,9 @@ class FeedbackStore:
 
     def get(self, feedback_id: str) -> Feedback:
         """Raises FeedbackNotFoundError for an unknown id."""
-        rows = self.db.query("SELECT * FROM feedback WHERE feedback_id = ?", (feedback_id,))
-        if not rows:
-            raise FeedbackNotFoundError(f"unknown feedback_id {feedback_id!r}; list feedback ids with "
-                                        "'ragbot feedback list'")
-        return _feedback(rows[0])
+        return _feedback(query_one(self.db, "SELECT * FROM feedback WHERE feedback_id = ?", (feedback_id,),
+                                   FeedbackNotFoundError(f"unknown feedback_id {feedback_id!r}; list feedback ids "
+                                                         "with 'ragbot feedback list'")))
 
     def for_message(self, message_id: str) -> list[Feedback]:
         """Feedback on one reply, oldest first."""

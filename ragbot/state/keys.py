@@ -21,7 +21,7 @@ from typing import Mapping, Sequence
 from urllib.parse import urlsplit
 
 from ragbot.errors import InputError
-from ragbot.state.db import StateDB
+from ragbot.state.db import StateDB, query_one
 
 ROLES = ("client", "agent", "admin")
 KEY_PREFIX = "rb_"
@@ -123,10 +123,8 @@ class KeyStore:
         with self.db.transaction() as conn:
             conn.execute("UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL",
                          (time.time(), key_id))
-        rows = self.db.query("SELECT * FROM api_keys WHERE key_id = ?", (key_id,))
-        if not rows:
-            raise InputError(f"no key with id {key_id!r}; see `ragbot keys list`")
-        return _record(rows[0])
+        return _record(query_one(self.db, "SELECT * FROM api_keys WHERE key_id = ?", (key_id,),
+                                 InputError(f"no key with id {key_id!r}; see `ragbot keys list`")))
 
     def has_active(self) -> bool:
         return bool(self.db.query("SELECT 1 FROM api_keys WHERE revoked_at IS NULL LIMIT 1"))

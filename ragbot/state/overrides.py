@@ -33,7 +33,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ragbot.errors import InputError
-from ragbot.state.db import StateDB
+from ragbot.state.db import StateDB, query_one
 
 DEFAULT_MIN_SCORE = 0.75
 DEFAULT_MIN_RATIO = 70.0
@@ -209,14 +209,12 @@ class OverrideStore:
     def get(self, override_id: str, version: int | None = None) -> Override:
         """The current (or the given) version; raises OverrideNotFoundError."""
         if version is None:
-            rows = self.db.query("SELECT * FROM overrides WHERE override_id = ? ORDER BY version DESC LIMIT 1",
-                                 (override_id,))
+            sql, args = "SELECT * FROM overrides WHERE override_id = ? ORDER BY version DESC LIMIT 1", (override_id,)
         else:
-            rows = self.db.query("SELECT * FROM overrides WHERE override_id = ? AND version = ?", (override_id, version))
-        if not rows:
-            raise OverrideNotFoundError(f"unknown override {override_id!r}" + (f" version {version}" if version else "")
-                                        + "; list them with 'ragbot overrides list'")
-        return _override(rows[0])
+            sql, args = "SELECT * FROM overrides WHERE override_id = ? AND version = ?", (override_id, version)
+        return _override(query_one(self.db, sql, args, OverrideNotFoundError(
+            f"unknown override {override_id!r}" + (f" version {version}" if version else "")
+            + "; list them with 'ragbot overrides list'")))
 
     def history(self, override_id: str) -> list[Override]:
         """Every version, oldest first."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ragbot.errors import InputError, RagbotError
-from ragbot.state.db import StateDB
+from ragbot.state.db import StateDB, query_one
 from ragbot.types import HandoffTicket
 
 STATUSES = ("open", "assigned", "resolved")
@@ -102,10 +102,8 @@ class TicketStore:
         return self.get(ticket.ticket_id)
 
     def get(self, ticket_id: str) -> TicketRecord:
-        rows = self.db.query("SELECT * FROM tickets WHERE ticket_id = ?", (ticket_id,))
-        if not rows:
-            raise TicketNotFoundError(f"unknown ticket {ticket_id!r}")
-        return _record(rows[0])
+        return _record(query_one(self.db, "SELECT * FROM tickets WHERE ticket_id = ?", (ticket_id,),
+                                 TicketNotFoundError(f"unknown ticket {ticket_id!r}")))
 
     def list(self, status: str | None = None, limit: int = 200) -> list[TicketRecord]:
         """Tickets, newest first; `status` one of STATUSES or None for all."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
 from ragbot.errors import InputError
-from ragbot.state.db import StateDB
+from ragbot.state.db import StateDB, query_one
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS turn_log (
@@ -164,11 +164,9 @@ class TurnLog:
 
     def get(self, message_id: str) -> TurnRecord:
         """The record of `message_id`; raises MessageNotFoundError when there is none."""
-        rows = self.db.query("SELECT * FROM turn_log WHERE message_id = ?", (message_id,))
-        if not rows:
-            raise MessageNotFoundError(f"unknown message_id {message_id!r}: no bot reply with that id is logged; "
-                                       "use the message_id of a reply (ask --json prints it)")
-        return _record(rows[0])
+        return _record(query_one(self.db, "SELECT * FROM turn_log WHERE message_id = ?", (message_id,),
+                                 MessageNotFoundError(f"unknown message_id {message_id!r}: no bot reply with that id "
+                                                      "is logged; use the message_id of a reply (ask --json prints it)")))
 
     def records(self, since: float | None = None, until: float | None = None, session_id: str | None = None,
                 user_id: str | None = None) -> list[TurnRecord]:
