@@ -1,4 +1,5 @@
-"""The conformance suites (ragbot.testing.conformance) on every built-in backend."""
+"""The conformance suites (ragbot.testing.conformance) on every built-in backend: each factory
+fixture below is parametrized over the backends, so every backend runs the same tests."""
 
 from __future__ import annotations
 
@@ -11,43 +12,32 @@ from ragbot.kb.sqlite_store import SQLiteChunkStore
 from ragbot.testing.conformance import ChunkStoreConformance, KnowledgeBaseConformance, VectorIndexConformance
 
 
-class TestFaissFlat(VectorIndexConformance):
-    @pytest.fixture()
-    def make_index(self):
-        return lambda dim: FaissIndex(dim, kind="flat", use_gpu=False)
+@pytest.fixture(params=["faiss-flat", "faiss-hnsw", "numpy"])
+def make_index(request):
+    return {"faiss-flat": lambda dim: FaissIndex(dim, kind="flat", use_gpu=False),
+            "faiss-hnsw": lambda dim: FaissIndex(dim, kind="hnsw", use_gpu=False),
+            "numpy": NumpyIndex}[request.param]
 
 
-class TestFaissHNSW(VectorIndexConformance):
-    @pytest.fixture()
-    def make_index(self):
-        return lambda dim: FaissIndex(dim, kind="hnsw", use_gpu=False)
+@pytest.fixture(params=["sqlite", "memory"])
+def make_store(request, tmp_path):
+    return {"sqlite": lambda: SQLiteChunkStore.open(tmp_path / "chunks.sqlite"),
+            "memory": MemoryChunkStore}[request.param]
 
 
-class TestNumpyIndex(VectorIndexConformance):
-    @pytest.fixture()
-    def make_index(self):
-        return NumpyIndex
+@pytest.fixture(params=["directory", "memory"])
+def make_kb(request, tmp_path):
+    return {"directory": lambda emb: KnowledgeBase.open(tmp_path / "kb", embedder=emb, create=True),
+            "memory": KnowledgeBase.in_memory}[request.param]
 
 
-class TestSQLiteStore(ChunkStoreConformance):
-    @pytest.fixture()
-    def make_store(self, tmp_path):
-        return lambda: SQLiteChunkStore.open(tmp_path / "chunks.sqlite")
+class TestVectorIndexes(VectorIndexConformance):
+    """FaissIndex (flat, HNSW) and NumpyIndex."""
 
 
-class TestMemoryStore(ChunkStoreConformance):
-    @pytest.fixture()
-    def make_store(self):
-        return MemoryChunkStore
+class TestChunkStores(ChunkStoreConformance):
+    """SQLiteChunkStore and MemoryChunkStore."""
 
 
-class TestDirectoryKB(KnowledgeBaseConformance):
-    @pytest.fixture()
-    def make_kb(self, tmp_path):
-        return lambda emb: KnowledgeBase.open(tmp_path / "kb", embedder=emb, create=True)
-
-
-class TestMemoryKB(KnowledgeBaseConformance):
-    @pytest.fixture()
-    def make_kb(self):
-        return lambda emb: KnowledgeBase.in_memory(emb)
+class TestKnowledgeBases(KnowledgeBaseConformance):
+    """A KB directory and an in-memory KB."""
