@@ -37,20 +37,21 @@ class Dialect:
     name: str
     param: str
 
-    def number(self, field: str) -> str:
-        if self.name == "postgres":
-            return f"((metadata::jsonb -> 'fields' ->> '{field}')::double precision)"
-        return f"json_extract(metadata, '$.fields.{field}')"
-
     def text(self, field: str) -> str:
         if self.name == "postgres":
             return f"(metadata::jsonb -> 'fields' ->> '{field}')"
         return f"json_extract(metadata, '$.fields.{field}')"
 
+    def number(self, field: str) -> str:
+        return self._typed(self.text(field), "double precision")
+
     def boolean(self, field: str) -> str:
-        if self.name == "postgres":
-            return f"((metadata::jsonb -> 'fields' ->> '{field}')::boolean)"
-        return f"json_extract(metadata, '$.fields.{field}')"
+        return self._typed(self.text(field), "boolean")
+
+    def _typed(self, expr: str, sql_type: str) -> str:
+        """SQLite's json_extract already returns the JSON value's type; Postgres' ->> returns text,
+        cast here."""
+        return f"({expr}::{sql_type})" if self.name == "postgres" else expr
 
     def scope(self, key: str) -> str:
         if self.name == "postgres":
