@@ -87,6 +87,19 @@ def run_queries(conn, dialect, repeats: int) -> dict:
             "max_ms": round(float(a.max()), 2), "per_query": per}
 
 
+def queries_before_and_after_indexes(conn, dialect, repeats: int, analyze: str) -> tuple[dict, float, dict]:
+    """(query timings without the listing indexes, seconds to build them and run `analyze`,
+    query timings with them)."""
+    plain = run_queries(conn, dialect, repeats)
+    t = time.perf_counter()
+    for stmt in ls.index_statements(dialect):
+        conn.execute(stmt)
+    conn.execute(analyze)
+    conn.commit()  # a no-op on an autocommit connection
+    index_s = time.perf_counter() - t
+    return plain, index_s, run_queries(conn, dialect, repeats)
+
+
 def bench_sqlite(n: int, repeats: int) -> dict:
     from ragbot.kb.sqlite_store import connect
 
@@ -101,14 +114,7 @@ def bench_sqlite(n: int, repeats: int) -> dict:
                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", batch)
     conn.commit()
     load_s = time.perf_counter() - t
-    plain = run_queries(conn, ls.SQLITE, repeats)
-    t = time.perf_counter()
-    for stmt in ls.index_statements(ls.SQLITE):
-        conn.execute(stmt)
-    conn.execute("ANALYZE")
-    conn.commit()
-    index_s = time.perf_counter() - t
-    indexed = run_queries(conn, ls.SQLITE, repeats)
+    plain, index_s, indexed = queries_before_and_after_indexes(conn, ls.SQLITE, repeats, "ANALYZE")
     conn.close()
     size = path.stat().st_size / 2**20
     path.unlink(missing_ok=True)
@@ -131,13 +137,7 @@ def bench_postgres(n: int, repeats: int, dsn: str) -> dict:
             cp.write_row(r)
     conn.execute("ANALYZE chunks")
     load_s = time.perf_counter() - t
-    plain = run_queries(conn, ls.POSTGRES, repeats)
-    t = time.perf_counter()
-    for stmt in ls.index_statements(ls.POSTGRES):
-        conn.execute(stmt)
-    conn.execute("ANALYZE chunks")
-    index_s = time.perf_counter() - t
-    indexed = run_queries(conn, ls.POSTGRES, repeats)
+    plain, index_s, indexed = queries_before_and_after_indexes(conn, ls.POSTGRES, repeats, "ANALYZE chunks")
     size = conn.execute("SELECT pg_total_relation_size('chunks')").fetchone()[0] / 2**20
     conn.execute("DROP SCHEMA bench_listings CASCADE")
     conn.close()

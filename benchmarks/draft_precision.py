@@ -82,18 +82,15 @@ class Precision:
 
 
 def load_labelled(path: str | Path) -> list[LabelledDraft]:
-    """Parse a labelled drafts file. Raises InputError naming the line and field when a record
-    has no key, a label outside LABELS, an empty label_reason, no signals, or a duplicate key."""
+    """Parse a labelled drafts file (JSON Lines, read by ragbot.util.iter_jsonl_objects). Raises
+    InputError for a missing file or a line that is not a JSON object, and names the line and field
+    when a record has no key, a label outside LABELS, an empty label_reason, no signals, or a
+    duplicate key."""
     from ragbot.errors import InputError
+    from ragbot.util import iter_jsonl_objects
 
     out, keys = [], set()
-    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise InputError(f"{path}:{n}: not JSON ({e.msg}); each line must be one labelled draft object") from e
+    for n, obj in iter_jsonl_objects(path, "labelled drafts file"):
         if obj.get("label") not in LABELS:
             raise InputError(f"{path}:{n}: label must be one of {LABELS}, got {obj.get('label')!r}")
         if not str(obj.get("label_reason") or "").strip():
