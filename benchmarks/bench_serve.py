@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import REPO, machine, write_result  # noqa: E402
+from ragbot.testing import free_port  # noqa: E402
 
 CACHE = REPO / "benchmarks" / ".cache"
 PROPERTIES = ("oak-street", "pine-avenue")
@@ -56,16 +56,10 @@ def scripts(n: int, turns: int) -> list[tuple[str, list[str]]]:
     return out
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_server(kb_dir: Path, queue: int, log_path: Path) -> tuple[subprocess.Popen, str]:
     from ragbot.server.settings import SETTINGS_ENV, ServeSettings
 
-    port = _free_port()
+    port = free_port()
     settings = ServeSettings(kb=str(kb_dir), port=port, queue_size=queue, rate_key_per_min=100_000,
                              rate_session_per_min=1000)
     env = dict(os.environ, PYTHONPATH=str(REPO), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",

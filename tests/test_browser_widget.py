@@ -12,12 +12,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import threading
 import time
 from pathlib import Path
 
 import pytest
+
+from ragbot.testing import free_port
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 AGENT_REPLY = "Hi, this is Sam from the Harborview office. I can help with that today."
@@ -51,12 +52,6 @@ def shots(tmp_path) -> Path:
     return d
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class LiveServer:
     """create_app(bot) under uvicorn in a thread on 127.0.0.1:<free port>, with an agent key; the
     demo page (/) carries the demo client key the app creates at start."""
@@ -71,7 +66,7 @@ class LiveServer:
 
         keys = KeyStore(StateDB.for_kb(bot.kb.root))
         self.agent_key = keys.create("agent", name="Sam (agent)").key
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.keys = keys
         self.app = app = create_app(bot, ServeSettings(kb=str(bot.kb.root), demo=True, port=self.port),

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import socket
 import subprocess
 import sys
 import threading
@@ -19,6 +18,7 @@ from ragbot.errors import ConfigError, InputError
 from ragbot.generators import Generator
 from ragbot.generators.openai_compat import (ModelServerError, OpenAICompatGenerator, OpenAIGeneratorConfig,
                                              mask_url)
+from ragbot.testing import free_port
 
 MESSAGES = [{"role": "system", "content": "You are a helpful assistant for a property management company."},
             {"role": "user", "content": "What is the capital of France?"}]
@@ -174,9 +174,7 @@ def test_timeout_is_retried_then_raised(fake):
 
 
 def test_unreachable_server():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # closed again: nothing listens there
+    port = free_port()  # closed again: nothing listens there
     gen = OpenAICompatGenerator(OpenAIGeneratorConfig(base_url=f"http://u:secret@127.0.0.1:{port}/v1",
                                                       model="m", max_retries=0))
     with pytest.raises(ModelServerError, match="cannot connect") as e:
@@ -225,12 +223,6 @@ def test_from_generator_config_copies_shared_fields():
 
 
 # ----------------------------------------------------------------------------- slow: llama.cpp's server
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory):
     """`python -m llama_cpp.server` with the bundled SmolLM2 on a free loopback port."""
@@ -239,7 +231,7 @@ def llama_server(tmp_path_factory):
                                         "sse-starlette 'starlette-context<0.4' pydantic-settings")
     from ragbot.generators import bundled_model_path
 
-    port = _free_port()
+    port = free_port()
     log = open(tmp_path_factory.mktemp("llama_server") / "server.log", "w+b")  # a pipe could fill and block it
     proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", bundled_model_path(),
                              "--host", "127.0.0.1", "--port", str(port), "--n_threads", "2", "--n_ctx", "2048"],

@@ -5,7 +5,6 @@ the real models over the bundled knowledge/ KB."""
 from __future__ import annotations
 
 import contextlib
-import socket
 import threading
 import time
 
@@ -15,19 +14,14 @@ openai = pytest.importorskip("openai")
 uvicorn = pytest.importorskip("uvicorn")
 
 from ragbot.server import ServeSettings, create_app  # noqa: E402
+from ragbot.testing import free_port  # noqa: E402
 from test_server_api import DEPOSIT, HOURS, HUMAN, make_bot  # noqa: E402
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextlib.contextmanager
 def live_server(bot, **settings):
     """Run create_app(bot) under uvicorn in a thread; yields the base URL once the models are ready."""
-    port = _free_port()
+    port = free_port()
     app = create_app(bot, ServeSettings(kb=str(bot.kb.root), port=port, **settings))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -119,7 +113,7 @@ def test_serve_command_binds_loopback_without_keys(knowledge_kb_dir):
 
     import httpx
 
-    port = _free_port()
+    port = free_port()
     code = "import typer; from ragbot.server.cli import serve; typer.run(serve)"
     proc = subprocess.Popen([sys.executable, "-c", code, "--kb", str(knowledge_kb_dir), "--host", "0.0.0.0",
                              "--port", str(port)], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,

@@ -1,4 +1,5 @@
-"""Test doubles, a gate config tuned for them, and the conformance suites (haystack `testing/`).
+"""Test doubles, a gate config tuned for them, `free_port` for live servers, and the conformance
+suites (haystack `testing/`).
 
     from ragbot.testing import HashingEmbedder, ScriptedGenerator, doubles_config
     bot = Bot(KnowledgeBase.in_memory(HashingEmbedder(256)), config=doubles_config(),
@@ -11,11 +12,13 @@ fixture they name; every backend runs the same tests.
 
 from __future__ import annotations
 
+import socket
+
 from ragbot.config import BotConfig
 from ragbot.generators.scripted import ScriptedGenerator
 from ragbot.kb.embedders.hashing import HashingEmbedder
 
-__all__ = ["HashingEmbedder", "ScriptedGenerator", "doubles_config"]
+__all__ = ["HashingEmbedder", "ScriptedGenerator", "doubles_config", "free_port"]
 
 
 def doubles_config() -> BotConfig:
@@ -29,3 +32,10 @@ def doubles_config() -> BotConfig:
     cfg.gate.ambiguity_margin = 0.2
     cfg.retrieval.faq_min_score = 0.8
     return cfg
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago (the OS picked it), for a live test server."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
