@@ -45,7 +45,9 @@ class Bot:
     emergency classifier with `predict([text])` (chat/urgency.py); by default the bundled one,
     fitted on first use with the KB's embedder and cached in the KB directory. `state`: the
     state database (tickets, feedback, overrides, the turn log; state/db.StateDB, or
-    PostgresStateDB), by default `state.sqlite` in the KB directory.
+    PostgresStateDB), by default `state.sqlite` in the KB directory. A PostgreSQL KB keeps its
+    state, sessions and tickets in the same database by default (schema KB schema + "_state"),
+    so every process serving it shares them.
     """
 
     def __init__(self, kb: KnowledgeBase, config: BotConfig | None = None, generator: Generator | None = None,
@@ -71,10 +73,8 @@ class Bot:
 
             generator = make_generator(self.config.generator)
         self.generator = generator
-        root = kb.root
-        self.sessions = sessions or SessionStore(root / "sessions.sqlite" if root else ":memory:")
-        default = [JsonlHandoffHandler(root / "handoffs.jsonl")] if root else []
-        self.handlers = list(handlers) if handlers is not None else default
+        self.sessions = sessions or _default_sessions(kb, self.state)
+        self.handlers = list(handlers) if handlers is not None else _default_handlers(kb, self.state)
         self._urgency = urgency
         self._catalog: tuple[int | None, list[Group]] | None = None
         self._lock = threading.Lock()
@@ -292,15 +292,49 @@ class Bot:
 
 
 def _state_db(kb: KnowledgeBase):
-    """state.sqlite in the KB directory (Postgres for a Postgres KB), or in memory for an
-    in-memory KB."""
+    """state.sqlite in the KB directory; for a Postgres KB its state schema in the same database;
+    in memory for an in-memory KB."""
     from ragbot.state.db import StateDB
 
     if kb.root is not None:
-        from ragbot.state.postgres import open_state_db
+        return StateDB.for_kb(kb.root)
+    if _on_postgres(kb):
+        from ragbot.state.postgres import PostgresStateDB, state_schema
 
-        return open_state_db(kb.root)
+        return PostgresStateDB(kb.storage.dsn, schema=state_schema(kb.storage.schema))
     return StateDB(":memory:")
+
+
+def _on_postgres(kb: KnowledgeBase) -> bool:
+    return type(kb.storage).__name__ == "PostgresStorage"
+
+
+def _is_postgres_state(state) -> bool:
+    return type(state).__name__ == "PostgresStateDB"
+
+
+def _default_sessions(kb: KnowledgeBase, state) -> SessionStore:
+    """sessions.sqlite in the KB directory; the Postgres state database's sessions tables (shared
+    by every process on that database); else in memory."""
+    if kb.root is not None:
+        return SessionStore(kb.root / "sessions.sqlite")
+    if _is_postgres_state(state):
+        from ragbot.state.postgres import postgres_session_store
+
+        return postgres_session_store(state)
+    return SessionStore(":memory:")
+
+
+def _default_handlers(kb: KnowledgeBase, state) -> list:
+    """handoffs.jsonl in the KB directory; the tickets table of a Postgres state database
+    (the inbox of every worker); none for an in-memory KB."""
+    if kb.root is not None:
+        return [JsonlHandoffHandler(kb.root / "handoffs.jsonl")]
+    if _is_postgres_state(state):
+        from ragbot.state.tickets import TicketStore
+
+        return [TicketStore(state)]
+    return []
 
 
 def _ms(t0: float) -> float:

@@ -13,7 +13,8 @@ from typing import List, Optional
 
 import typer
 
-from ragbot.cli_common import JSON_OPT, KB_OPT, SCOPE_OPT, emit, handle_errors
+from ragbot.cli_common import CONFIG_OPT, JSON_OPT, KB_OPT, SCOPE_OPT, emit, handle_errors
+from ragbot.config import BotConfig
 
 from ragbot.errors import RagbotError
 
@@ -45,7 +46,7 @@ def ingest(paths: List[str] = typer.Argument(..., help="files or folders"), kb: 
            scope: Optional[List[str]] = SCOPE_OPT,
            doc_type: Optional[str] = typer.Option(None, "--type", help="faq|lease|listing|marketing|document (default: by folder name)"),
            prune: bool = typer.Option(False, "--prune", help="remove documents whose files are gone from the given folders"),
-           json_out: bool = JSON_OPT):
+           config: Optional[str] = CONFIG_OPT, json_out: bool = JSON_OPT):
     """Ingest documents into the knowledge base at --kb (incremental by content hash).
     Exits with code 1 when files were given but every one was skipped."""
     from ragbot.kb import KnowledgeBase
@@ -53,7 +54,7 @@ def ingest(paths: List[str] = typer.Argument(..., help="files or folders"), kb: 
 
     _quiet_logs(json_out)
     scope_d = parse_scope_args(scope)
-    base = KnowledgeBase.open(kb, create=True)
+    base = KnowledgeBase.open(kb, config=BotConfig.load(kb, config).kb, create=True)
     report = base.ingest(paths, scope=scope_d, doc_type=doc_type, prune=prune, show_progress=not json_out)
     all_skipped = bool(report.skipped) and not (report.added or report.updated or report.unchanged or report.removed)
     if json_out:
@@ -79,13 +80,13 @@ def _print_ingest(report, kb: str) -> None:
 @app.command()
 @handle_errors
 def search(query: str = typer.Argument(...), kb: str = KB_OPT, k: int = typer.Option(5, "-k", "--top-k", min=1),
-           scope: Optional[List[str]] = SCOPE_OPT, json_out: bool = JSON_OPT):
+           scope: Optional[List[str]] = SCOPE_OPT, config: Optional[str] = CONFIG_OPT, json_out: bool = JSON_OPT):
     """Show the top-k chunks for QUERY (cosine similarity)."""
     from ragbot.kb import KnowledgeBase
     from ragbot.kb.scope import parse_scope_args
 
     _quiet_logs(json_out)
-    base = KnowledgeBase.open(kb)
+    base = KnowledgeBase.open(kb, config=BotConfig.load(kb, config).kb)
     hits = base.search(query, k=k, scope=parse_scope_args(scope))
     if json_out:
         emit({"query": query, "hits": [h.to_dict() for h in hits]})
@@ -113,13 +114,13 @@ def ask(question: str = typer.Argument(...), kb: str = KB_OPT,
         session: Optional[str] = typer.Option(None, "--session", help="continue this session, or start one under "
                                                                        "this id (1-64 letters, digits, '-', '_')"),
         user: Optional[str] = typer.Option(None, "--user", help="your own user id, linking sessions"),
-        scope: Optional[List[str]] = SCOPE_OPT, json_out: bool = JSON_OPT):
+        scope: Optional[List[str]] = SCOPE_OPT, config: Optional[str] = CONFIG_OPT, json_out: bool = JSON_OPT):
     """Answer one question (answer, clarify or handoff) and print the reply."""
     from ragbot.bot import Bot
     from ragbot.kb.scope import parse_scope_args
 
     _quiet_logs(json_out)
-    bot = Bot.open(kb)
+    bot = Bot.open(kb, config=BotConfig.load(kb, config))
     reply = bot.ask(question, session=session, scope=parse_scope_args(scope) or None, user=user)
     if json_out:
         emit(reply.to_dict())
@@ -130,14 +131,15 @@ def ask(question: str = typer.Argument(...), kb: str = KB_OPT,
 @app.command()
 @handle_errors
 def chat(kb: str = KB_OPT, scope: Optional[List[str]] = SCOPE_OPT,
-         session: Optional[str] = typer.Option(None, "--session", help="resume this session")):
+         session: Optional[str] = typer.Option(None, "--session", help="resume this session"),
+         config: Optional[str] = CONFIG_OPT):
     """Interactive conversation; streams the verified reply text, then shows decision and sources.
     Commands: /new (new session), /release (end a handoff), /quit."""
     from ragbot.bot import Bot
     from ragbot.kb.scope import parse_scope_args
 
     _quiet_logs(False)
-    bot = Bot.open(kb)
+    bot = Bot.open(kb, config=BotConfig.load(kb, config))
     sid = session or bot.new_session(scope=parse_scope_args(scope))
     typer.echo(f"ragbot chat (session {sid}); you are talking to an AI assistant. /quit to leave.")
     while True:
@@ -188,16 +190,15 @@ def eval_cmd(file: str = typer.Argument(..., help="eval JSONL (DESIGN.md format)
              split: Optional[str] = typer.Option(None, "--split", help="only the cases whose \"split\" is this "
                                                                        "(e.g. heldout)"),
              by_group: bool = typer.Option(False, "--by-group", help="also print the metrics of every document group"),
-             json_out: bool = JSON_OPT):
+             config_file: Optional[str] = CONFIG_OPT, json_out: bool = JSON_OPT):
     """Run an eval file through the bot: hit@k, decisions, facts, handoffs, emergencies, latency."""
     from ragbot.bot import Bot
-    from ragbot.config import BotConfig
     from ragbot.tune.evaluation import load_cases, run_eval
     from ragbot.kb.scope import parse_scope_args
 
     _quiet_logs(json_out)
     cases = load_cases(file, split=split)
-    config = BotConfig.load(kb)
+    config = BotConfig.load(kb, config_file)
     if adapter is not None:
         config.generator.lora_path = None if adapter.lower() == "none" else str(Path(adapter).resolve())
     bot = Bot.open(kb, config=config)
@@ -248,11 +249,12 @@ def calibrate(file: str = typer.Argument(..., help="labelled eval JSONL (DESIGN.
               folds: int = typer.Option(5, "--folds", min=0, help="cross-validation folds (0 or 1: none)"),
               min_handoff_recall: float = typer.Option(0.9, "--min-handoff-recall", min=0.0, max=1.0,
                                                        help="floor on the share of expected handoffs handed off"),
-              save: bool = typer.Option(True, "--save/--no-save", help="store the fitted thresholds in the KB's config.json"),
+              save: bool = typer.Option(True, "--save/--no-save", help="store the fitted thresholds in the KB's config.json "
+                                                                       "(or the --config file)"),
               force: bool = typer.Option(False, "--force", help="save even when cross-validation says the fit is worse"),
               split: Optional[str] = typer.Option(None, "--split", help="fit only on the cases whose \"split\" is this "
                                                                         "(e.g. tune); report the others with ragbot eval"),
-              json_out: bool = JSON_OPT):
+              config: Optional[str] = CONFIG_OPT, json_out: bool = JSON_OPT):
     """Fit the gate thresholds on a labelled set (each case runs once, then the gate is replayed).
     The fit is stored only when its mean held-out accuracy is not below the current thresholds'
     (or with --force)."""
@@ -268,7 +270,7 @@ def calibrate(file: str = typer.Argument(..., help="labelled eval JSONL (DESIGN.
         def progress(it):
             return tqdm(it, desc="record", unit="case")
     out = calibrate_kb(kb, cases, folds=folds, min_handoff_recall=min_handoff_recall, save=save, force=force,
-                       progress=progress)
+                       progress=progress, config_file=config)
     report, saved, why_not = out.pop("_report"), out["saved"], out["not_saved_reason"]
     if json_out:
         emit(out)

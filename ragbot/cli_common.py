@@ -11,9 +11,11 @@ import typer
 
 from ragbot.errors import RagbotError
 
-KB_OPT = typer.Option(..., "--kb", help="knowledge-base directory")
+KB_OPT = typer.Option(..., "--kb", help="knowledge-base directory or postgresql:// DSN")
 SCOPE_OPT = typer.Option(None, "--scope", help="key=value scope, repeatable (e.g. property=oak-street)")
 JSON_OPT = typer.Option(False, "--json", help="print one JSON object on stdout")
+CONFIG_OPT = typer.Option(None, "--config", help="BotConfig JSON file to use instead of the KB's config.json "
+                                                 "(default: $RAGBOT_CONFIG; needed for a postgresql:// KB's settings)")
 
 
 def emit(obj) -> None:

@@ -1,7 +1,10 @@
 """One pydantic configuration drives the library, the CLI and the files in a KB directory.
 
 A knowledge-base directory may hold `config.json` (a serialised BotConfig); `BotConfig.load(dir)`
-reads it, falling back to defaults. Every field documents its unit and default.
+reads it, falling back to defaults. A config file given explicitly (`--config FILE`, or the
+environment variable RAGBOT_CONFIG) is used instead: that is how a PostgreSQL knowledge base,
+which has no directory, gets its generator, prompt and gate settings (docs/deploy.md). Every
+field documents its unit and default.
 """
 
 from __future__ import annotations
@@ -16,6 +19,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from ragbot.errors import ConfigError
 
 CONFIG_FILE = "config.json"
+CONFIG_ENV = "RAGBOT_CONFIG"
+
+
+def config_path(kb: str | os.PathLike, config_file: str | os.PathLike | None = None) -> Path | None:
+    """Where the config of the KB at `kb` lives: `config_file`, else $RAGBOT_CONFIG, else
+    `kb`/config.json for a directory KB; None for a postgresql:// KB without either."""
+    explicit = config_file or os.environ.get(CONFIG_ENV) or None
+    if explicit:
+        return Path(explicit)
+    if str(kb).startswith(("postgresql://", "postgres://")):
+        return None
+    return Path(kb) / CONFIG_FILE
 
 
 class _Model(BaseModel):
@@ -324,17 +339,26 @@ class BotConfig(_Model):
         return data
 
     @classmethod
-    def load(cls, kb_dir: str | os.PathLike) -> "BotConfig":
-        """The KB's config.json, or defaults when it has none. Raises ConfigError naming the file
-        and field when it is invalid."""
-        path = Path(kb_dir) / CONFIG_FILE
-        return load_json_model(cls, path) if path.is_file() else cls()
+    def load(cls, kb_dir: str | os.PathLike, config_file: str | os.PathLike | None = None) -> "BotConfig":
+        """The KB's config (see `config_path`: `config_file`, $RAGBOT_CONFIG, or `kb_dir`/config.json),
+        or defaults when a KB has none. Raises ConfigError naming the file and field when it is
+        invalid, or when an explicitly given file does not exist."""
+        path = config_path(kb_dir, config_file)
+        explicit = config_file or os.environ.get(CONFIG_ENV)
+        if path is not None and explicit and not path.is_file():
+            raise ConfigError(f"config file {path} (from {'--config' if config_file else CONFIG_ENV}) does not exist; "
+                              "give the path of a BotConfig JSON file")
+        return load_json_model(cls, path) if path is not None and path.is_file() else cls()
 
-    def save(self, kb_dir: str | os.PathLike) -> Path:
-        """Write config.json into the KB directory atomically; returns its path."""
+    def save(self, kb_dir: str | os.PathLike, config_file: str | os.PathLike | None = None) -> Path:
+        """Write the config atomically where `config_path` says (the KB directory's config.json
+        by default); returns its path. Raises ConfigError for a PostgreSQL KB without a config file."""
         from ragbot.util import atomic_write_text
 
-        path = Path(kb_dir) / CONFIG_FILE
-        Path(kb_dir).mkdir(parents=True, exist_ok=True)
+        path = config_path(kb_dir, config_file)
+        if path is None:
+            raise ConfigError("a PostgreSQL knowledge base keeps its settings in a config file: give --config FILE "
+                              f"(or set {CONFIG_ENV}) to save them")
+        path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(path, self.model_dump_json(indent=2))
         return path

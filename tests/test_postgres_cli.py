@@ -38,5 +38,14 @@ def test_ingest_search_ask_on_postgres(pg_dsn, tmp_path):
     reply = json.loads(_cli("ask", "What are your office hours?", "--kb", dsn, "--session", "pg-1", "--json")
                        .stdout.splitlines()[-1])
     assert reply["session_id"] == "pg-1" and reply["decision"] == "answer" and reply["rule"] == "faq"
+    _cli("ask", "Where do I pay rent?", "--kb", dsn, "--session", "pg-1", "--json")
+    from ragbot.state.postgres import open_state_db, postgres_session_store
+
+    db = open_state_db(dsn)  # the KB's state schema (ragbot_state): a second process continues the session
+    try:
+        turns = postgres_session_store(db).turns("pg-1")
+        assert [t.content for t in turns if t.role == "user"] == ["What are your office hours?", "Where do I pay rent?"]
+    finally:
+        db.close()
     if parts.password:
         assert parts.password not in first.stdout + first.stderr

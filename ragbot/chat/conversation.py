@@ -63,10 +63,10 @@ class SessionStore:
         self._migrate()
 
     def _migrate(self) -> None:
-        """Add the columns of later versions (message_id, user_id) to an older sessions.sqlite."""
-        cols = {r["name"] for r in self._conn.execute("PRAGMA table_info(turns)")}
+        """Add the columns of later versions (message_id, user_id) to an older sessions.sqlite
+        (read inside the write transaction, so two processes opening one database add them once)."""
         with self._conn:
-            if "message_id" not in cols:
+            if "message_id" not in {r["name"] for r in self._conn.execute("PRAGMA table_info(turns)")}:
                 self._conn.execute("ALTER TABLE turns ADD COLUMN message_id TEXT")
             if "user_id" not in {r["name"] for r in self._conn.execute("PRAGMA table_info(sessions)")}:
                 self._conn.execute("ALTER TABLE sessions ADD COLUMN user_id TEXT")

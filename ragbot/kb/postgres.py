@@ -102,9 +102,11 @@ def connect(dsn: str, schema: str, create_schema: bool = False):
     except psycopg.OperationalError as e:
         msg = str(e).replace(dsn, mask_dsn(dsn))
         raise KnowledgeBaseError(f"cannot connect to PostgreSQL at {mask_dsn(dsn)}: {msg.strip()[:300]}") from None
-    if create_schema:
-        _create_extension(conn, dsn)
-        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    if create_schema:  # serialised: concurrent IF NOT EXISTS DDL can still collide in the catalog
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('ragbot.ddl'))")
+            _create_extension(conn, dsn)
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     conn.execute(f"SET search_path TO {schema}, public")
     if conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'vector'").fetchone():
         from pgvector.psycopg import register_vector

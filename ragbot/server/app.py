@@ -163,7 +163,7 @@ def open_bot(settings: ServeSettings):
     from ragbot.generators import make_generator
     from ragbot.server.pool import build_pool, default_threads
 
-    config = BotConfig.load(settings.kb)
+    config = BotConfig.load(settings.kb, settings.config_file)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     if config.generator.n_threads is None:
         config.generator.n_threads = default_threads(cores, settings.model_instances, settings.workers)

@@ -10,18 +10,18 @@ from typing import List, Optional
 
 import typer
 
-from ragbot.cli_common import handle_errors
+from ragbot.cli_common import CONFIG_OPT, handle_errors
 
 
 keys_app = typer.Typer(help="API keys of `ragbot serve` (only their SHA-256 hashes are stored).",
                        no_args_is_help=True, add_completion=False)
 
-KB_OPT = typer.Option(..., "--kb", help="knowledge-base directory")
+KB_OPT = typer.Option(..., "--kb", help="knowledge-base directory or postgresql:// DSN")
 
 
 
 
-def _keys(kb: str):
+def _keys(kb: str, config: str | None = None):
     from pathlib import Path
 
     from ragbot.errors import KnowledgeBaseError
@@ -31,7 +31,14 @@ def _keys(kb: str):
 
     if not is_postgres_url(kb) and not Path(kb).is_dir():
         raise KnowledgeBaseError(f"no knowledge base at {kb}; build one with `ragbot ingest PATH --kb {kb}`")
-    return KeyStore(open_state_db(kb))
+    return KeyStore(open_state_db(kb, config_file=config))
+
+
+def _shown(kb: str) -> str:
+    """`kb` as it may be printed: a DSN with its password masked."""
+    from ragbot.kb.postgres import is_postgres_url, mask_dsn
+
+    return mask_dsn(kb) if is_postgres_url(kb) else kb
 
 
 @keys_app.command("create")
@@ -41,11 +48,12 @@ def keys_create(kb: str = KB_OPT,
                 scope: Optional[List[str]] = typer.Option(None, "--scope", help="key=value the key is limited to, repeatable"),
                 origin: Optional[List[str]] = typer.Option(None, "--origin", help="web origin allowed by CORS, repeatable"),
                 name: Optional[str] = typer.Option(None, "--name", help="a label for keys list and logs"),
+                config: Optional[str] = CONFIG_OPT,
                 json_out: bool = typer.Option(False, "--json", help="print one JSON object")):
     """Create a key and print it once (it cannot be shown again)."""
     from ragbot.kb.scope import parse_scope_args
 
-    created = _keys(kb).create(role, scope=parse_scope_args(scope), origins=origin or (), name=name)
+    created = _keys(kb, config).create(role, scope=parse_scope_args(scope), origins=origin or (), name=name)
     if json_out:
         sys.stdout.write(json.dumps(created.to_dict()) + "\n")
         return
@@ -57,9 +65,10 @@ def keys_create(kb: str = KB_OPT,
 
 @keys_app.command("list")
 @handle_errors
-def keys_list(kb: str = KB_OPT, json_out: bool = typer.Option(False, "--json", help="print one JSON object")):
+def keys_list(kb: str = KB_OPT, config: Optional[str] = CONFIG_OPT,
+              json_out: bool = typer.Option(False, "--json", help="print one JSON object")):
     """List keys (never the secrets)."""
-    keys = _keys(kb).list()
+    keys = _keys(kb, config).list()
     if json_out:
         sys.stdout.write(json.dumps({"keys": [k.to_dict() for k in keys]}) + "\n")
         return
@@ -73,9 +82,10 @@ def keys_list(kb: str = KB_OPT, json_out: bool = typer.Option(False, "--json", h
 
 @keys_app.command("revoke")
 @handle_errors
-def keys_revoke(key_id: str = typer.Argument(..., help="the id shown by `ragbot keys list`"), kb: str = KB_OPT):
+def keys_revoke(key_id: str = typer.Argument(..., help="the id shown by `ragbot keys list`"), kb: str = KB_OPT,
+                config: Optional[str] = CONFIG_OPT):
     """Revoke a key; requests with it get 401 from then on."""
-    rec = _keys(kb).revoke(key_id)
+    rec = _keys(kb, config).revoke(key_id)
     typer.echo(f"revoked {rec.key_id} ({rec.name})")
 
 
@@ -92,7 +102,8 @@ def serve(kb: str = KB_OPT,
                                              help="HMAC key of the X-Ragbot-Signature header"),
           rate_key: int = typer.Option(600, "--rate-key", help="turns per minute per API key"),
           rate_session: int = typer.Option(30, "--rate-session", help="turns per minute per conversation"),
-          max_body: int = typer.Option(65536, "--max-body", help="largest request body in bytes")):
+          max_body: int = typer.Option(65536, "--max-body", help="largest request body in bytes"),
+          config: Optional[str] = CONFIG_OPT):
     """Serve the HTTP API, the web widget and the agent inbox (docs/http-api.md)."""
     try:
         import uvicorn
@@ -104,20 +115,20 @@ def serve(kb: str = KB_OPT,
         from ragbot.errors import missing_dependency
 
         raise missing_dependency(e.name or "fastapi", extra="serve") from e
-    if not _keys(kb).has_active():
+    if not _keys(kb, config).has_active():
         if not is_loopback(host):
             typer.echo(f"no API keys exist, so the server binds to 127.0.0.1 only (not {host}); create one with "
-                       f"`ragbot keys create --kb {kb} --role client` to serve other machines", err=True)
+                       f"`ragbot keys create --kb {_shown(kb)} --role client` to serve other machines", err=True)
             host = "127.0.0.1"
         typer.echo("no API keys: open mode, loopback only, no Authorization needed", err=True)
     if webhook and not webhook_secret:
         typer.echo("warning: --webhook without --webhook-secret (or $RAGBOT_WEBHOOK_SECRET): receivers cannot "
                    "verify the X-Ragbot-Signature header", err=True)
-    settings = ServeSettings(kb=kb, host=host, port=port, workers=workers, demo=demo, webhook_url=webhook,
+    settings = ServeSettings(kb=kb, config_file=config, host=host, port=port, workers=workers, demo=demo, webhook_url=webhook,
                              webhook_secret=webhook_secret, model_instances=models, queue_size=queue,
                              rate_key_per_min=rate_key, rate_session_per_min=rate_session, max_body_bytes=max_body)
     opts = dict(host=host, port=port, access_log=False, log_level="warning", timeout_graceful_shutdown=10)
-    typer.echo(f"ragbot serving {kb} on http://{host}:{port} ({workers} worker(s) x {models} model instance(s))"
+    typer.echo(f"ragbot serving {_shown(kb)} on http://{host}:{port} ({workers} worker(s) x {models} model instance(s))"
                + ("; demo page at /" if demo else ""), err=True)
     if workers == 1:
         bot = open_bot(settings)
@@ -127,7 +138,7 @@ def serve(kb: str = KB_OPT,
         from ragbot.config import BotConfig
         from ragbot.server.pool import default_threads
 
-        if BotConfig.load(kb).generator.n_threads is None:  # fail here, not in every worker
+        if BotConfig.load(kb, config).generator.n_threads is None:  # fail here, not in every worker
             default_threads(len(os.sched_getaffinity(0)), models, workers)
         os.environ[SETTINGS_ENV] = settings.model_dump_json()
         uvicorn.run("ragbot.server.app:app_from_env", factory=True, workers=workers, **opts)

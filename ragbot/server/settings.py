@@ -16,7 +16,8 @@ class ServeSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kb: str = Field("", description="knowledge-base directory")
+    kb: str = Field("", description="knowledge-base directory or postgresql:// DSN")
+    config_file: Optional[str] = Field(None, description="BotConfig JSON used instead of the KB's config.json")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     workers: int = Field(1, ge=1, description="uvicorn worker processes; each loads the models once")

@@ -178,8 +178,9 @@ class PostgresStateDB:
             return _Cursor(cur)
 
     def executescript(self, sql: str) -> None:
-        """Run DDL (CREATE TABLE / INDEX IF NOT EXISTS ...), types translated."""
-        with self._lock, self._conn.transaction():
+        """Run DDL (CREATE TABLE / INDEX IF NOT EXISTS ...), types translated, under the schema's
+        advisory lock (workers starting at once would otherwise collide in the catalog)."""
+        with self.transaction():
             self._conn.execute(self.translate_ddl(sql))
 
     @contextlib.contextmanager
@@ -243,12 +244,23 @@ def _bools_as_integers(conn) -> None:
     conn.adapters.register_dumper(bool, BoolAsInt)
 
 
-def open_state_db(location, schema: str = "ragbot_state"):
+def state_schema(kb_schema: str) -> str:
+    """The schema of a Postgres KB's state (sessions, tickets, keys, feedback, users): the KB's
+    schema + "_state" ("ragbot" -> "ragbot_state"), so two KBs in one database never share state."""
+    return f"{kb_schema}_state"
+
+
+def open_state_db(location, schema: str | None = None, config_file=None):
     """The state database of a knowledge base: PostgresStateDB for a postgresql:// location (the
-    KB's DSN), else the SQLite StateDB in the KB directory. For `StateDB.for_kb(...)` callers."""
+    KB's DSN; `schema` default: `state_schema` of the KB schema in the config, see
+    BotConfig.load(location, config_file)), else the SQLite StateDB in the KB directory."""
     from ragbot.kb.postgres import is_postgres_url
     from ragbot.state.db import StateDB
 
     if is_postgres_url(str(location)):
+        if schema is None:
+            from ragbot.config import BotConfig
+
+            schema = state_schema(BotConfig.load(location, config_file).kb.postgres.schema_name)
         return PostgresStateDB(str(location), schema=schema)
     return StateDB.for_kb(location)

@@ -38,6 +38,7 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -306,13 +307,12 @@ def calibrate(recorded: Sequence[RecordedCase], start: GateConfig, folds: int = 
         fold_scores=report_folds, searched=tuple(searched))
 
 
-def store_gate(kb_dir, gate: GateConfig) -> BotConfig:
-    """Write `gate` into the KB's config.json (BotConfig.load -> replace gate -> save); the
-    other settings in the file are kept. Returns the saved BotConfig."""
-    config = BotConfig.load(kb_dir)
+def store_gate(kb_dir, gate: GateConfig, config_file=None) -> Path:
+    """Write `gate` into the KB's config (BotConfig.load -> replace gate -> save; `config_file`
+    as in config.config_path); the other settings in the file are kept. Returns the file's path."""
+    config = BotConfig.load(kb_dir, config_file)
     config.gate = gate
-    config.save(kb_dir)
-    return config
+    return config.save(kb_dir, config_file)
 
 
 def _expected_ok(recorded: Sequence[RecordedCase]) -> None:
@@ -336,18 +336,15 @@ def recorded_from_mapping(rows: Iterable[Mapping[str, Any]]) -> list[RecordedCas
 
 
 def calibrate_kb(kb_dir, cases: Sequence[EvalCase], folds: int = 5, min_handoff_recall: float = 0.9,
-                 save: bool = True, force: bool = False, progress=None) -> dict[str, Any]:
+                 save: bool = True, force: bool = False, progress=None, config_file=None) -> dict[str, Any]:
     """`ragbot calibrate`: record the cases on the KB's bot (no sessions or tickets written to
-    the KB), fit, cross-validate, and store the fit in config.json unless its held-out accuracy
-    is below the current thresholds' (or `force`). Returns the report dict plus saved /
-    not_saved_reason."""
-    import os
-
+    the KB), fit, cross-validate, and store the fit in the KB's config (config.json, or
+    `config_file`) unless its held-out accuracy is below the current thresholds' (or `force`).
+    Returns the report dict plus saved / not_saved_reason."""
     from ragbot.bot import Bot
     from ragbot.chat.conversation import SessionStore
-    from ragbot.config import CONFIG_FILE
 
-    config = BotConfig.load(kb_dir)
+    config = BotConfig.load(kb_dir, config_file)
     bot = Bot.open(kb_dir, config=config, handlers=[], sessions=SessionStore(":memory:"))
     try:
         recorded = record_cases(bot, cases, progress=progress)
@@ -363,6 +360,5 @@ def calibrate_kb(kb_dir, cases: Sequence[EvalCase], folds: int = 5, min_handoff_
         why_not = (f"held-out accuracy of the fit ({report.cv_accuracy_after:.3f}) is below the current thresholds' "
                    f"({report.cv_accuracy_before:.3f}): the set is too small or unrepresentative; add cases, or --force")
     else:
-        store_gate(kb_dir, report.after)
-        saved = os.path.join(str(kb_dir), CONFIG_FILE)
+        saved = str(store_gate(kb_dir, report.after, config_file))
     return {**report.to_dict(), "saved": saved, "not_saved_reason": why_not, "_report": report}
