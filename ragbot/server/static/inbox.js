@@ -31,18 +31,16 @@
     return data;
   }
 
-  function el(tag, attrs, children) {
+  /* A new element holding `text`, with a class when given. */
+  function textEl(tag, text, className) {
     const node = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v === undefined || v === null || v === false) continue;
-      if (k === "text") node.textContent = v;
-      else if (k === "class") node.className = v;
-      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-      else node.setAttribute(k, v === true ? "" : v);
-    }
-    for (const c of children || []) if (c) node.append(c);
+    node.textContent = text;
+    if (className) node.className = className;
     return node;
   }
+
+  /* A copy of the element in a <template> of inbox.html (markup lives there, as for the detail pane). */
+  function fromTemplate(sel) { return $(sel).content.firstElementChild.cloneNode(true); }
 
   function when(ts) {
     if (!ts) return "";
@@ -68,7 +66,11 @@
     return String(text || "").replace(/([^\s.:;!?\]"\u201d])[ \t]*\n(?![\n\s"\u201c\-\u2022*]|\d+\.)/g, "$1 ");
   }
 
-  function badge(kind, text) { return el("span", { class: "badge " + kind, text }); }
+  function badge(kind, text) { return textEl("span", text, "badge " + kind); }
+
+  function urgencyBadge(t) {
+    return t.urgency === "emergency" ? badge("urgent", "Emergency") : badge("normal", "Normal");
+  }
 
   /* ------------------------------------------------------------ sign in */
   function showSignedIn(on) {
@@ -129,17 +131,16 @@
     $("#list-status").textContent = tickets.length ? tickets.length + " ticket(s)" : "No tickets here.";
     for (const t of tickets) {
       const id = ticketId(t);
-      const button = el("button", { type: "button", class: "ticket", "data-ticket": id,
-        "aria-current": id === state.current ? "true" : false, onclick: () => loadTicket(id, true) }, [
-        el("span", { class: "row" }, [
-          badge(t.urgency === "emergency" ? "urgent" : "normal", t.urgency === "emergency" ? "Emergency" : "Normal"),
-          badge("status " + t.status, t.status),
-          el("span", { class: "muted time", text: when(t.created_at) }),
-        ]),
-        el("span", { class: "ticket-summary", text: headline(t) }),
-        el("span", { class: "muted reason", text: plainReason(t.reason) }),
-      ]);
-      list.append(el("li", {}, [button]));
+      const item = fromTemplate("#ticket-template");
+      const button = $(".ticket", item);
+      button.dataset.ticket = id;
+      if (id === state.current) button.setAttribute("aria-current", "true");
+      button.addEventListener("click", () => loadTicket(id, true));
+      $(".row", item).prepend(urgencyBadge(t), badge("status " + t.status, t.status));
+      $(".time", item).textContent = when(t.created_at);
+      $(".ticket-summary", item).textContent = headline(t);
+      $(".reason", item).textContent = plainReason(t.reason);
+      list.append(item);
     }
   }
 
@@ -184,14 +185,14 @@
     $(".summary", detail).textContent = headline(t);
     const meta = $(".meta", detail);
     meta.textContent = "";
-    meta.append(badge(t.urgency === "emergency" ? "urgent" : "normal", t.urgency === "emergency" ? "Emergency" : "Normal"),
-      badge("status " + t.status, t.status), document.createTextNode(" opened " + when(t.created_at)));
+    meta.append(urgencyBadge(t), badge("status " + t.status, t.status),
+      document.createTextNode(" opened " + when(t.created_at)));
     const facts = $(".facts", detail);
     facts.textContent = "";
     const scope = Object.entries(t.scope || {}).map(([k, v]) => k + "=" + v).join(", ") || "none";
     for (const [k, v] of [["Reason", plainReason(t.reason)], ["Scope", scope], ["Assigned to", t.assigned_to || "nobody"],
       ["Session", t.session_id]]) {
-      facts.append(el("dt", { text: k }), el("dd", { text: v || "" }));
+      facts.append(textEl("dt", k), textEl("dd", v || ""));
     }
     renderTranscript($(".transcript", detail), t.transcript || []);
     renderSources(detail, t.sources || []);
@@ -208,10 +209,11 @@
     const who = { user: "Customer", assistant: "Assistant (AI)", agent: "Agent (person)" };
     for (const m of turns) {
       const name = m.role === "agent" && m.name ? m.name + " (person)" : who[m.role] || m.role;
-      list.append(el("li", { class: "turn " + m.role }, [
-        el("span", { class: "turn-who", text: name }),
-        el("p", { class: "turn-text", text: unwrap(m.content !== undefined ? m.content : m.text) }),
-      ]));
+      const item = fromTemplate("#turn-template");
+      item.className = "turn " + m.role;
+      $(".turn-who", item).textContent = name;
+      $(".turn-text", item).textContent = unwrap(m.content !== undefined ? m.content : m.text);
+      list.append(item);
     }
     list.scrollTop = list.scrollHeight;
   }
@@ -223,7 +225,7 @@
     list.textContent = "";
     for (const s of sources) {
       const page = s.page === null || s.page === undefined ? "" : ", p. " + s.page;
-      list.append(el("li", { text: (s.source || "?") + page + (s.doc_type ? " (" + s.doc_type + ")" : "") }));
+      list.append(textEl("li", (s.source || "?") + page + (s.doc_type ? " (" + s.doc_type + ")" : "")));
     }
   }
 
