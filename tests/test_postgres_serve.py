@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,8 @@ import pytest
 
 httpx = pytest.importorskip("httpx")
 pytest.importorskip("uvicorn")
+
+from ragbot.testing import free_port  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
@@ -69,14 +70,8 @@ def test_eval_on_postgres_decides_as_on_a_directory_kb(pg_kb, tmp_path):
     assert on_pg["metrics"]["hit_at_5"] == 1.0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _serve(dsn: str, config: str, log: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "ragbot.cli", "serve", "--kb", dsn, "--config", config,
                              "--port", str(port)], env=ENV, cwd=REPO, stdout=open(log, "wb"), stderr=subprocess.STDOUT)
     return proc, f"http://127.0.0.1:{port}"
