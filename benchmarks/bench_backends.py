@@ -16,9 +16,10 @@ Settings: PostgreSQL (pgserver) with shared_buffers 1GB, enough for the 100k HNS
 at pgserver's default 128MB every query read pages from the OS cache: 15-25 ms instead of 2 ms).
 FAISS single-threaded (faiss.omp_set_num_threads(1)): with OpenMP threads a one-query flat search
 at 10k took 17 ms p50 on this loaded 2-core machine against 0.3 ms single-threaded.
-Generation: ragbot eval of knowledge/eval.jsonl (a KB of knowledge/ with the real embedder, in
-Postgres when --dsn/pgserver is available) with LlamaCppGenerator and with OpenAICompatGenerator
-on `python -m llama_cpp.server` (same GGUF, same repeat penalty sent as extra_body): decision
+Generation: `ragbot eval knowledge/eval.jsonl --kb KB --config FILE` (a KB of knowledge/ built by
+`ragbot ingest`, in Postgres when --dsn/pgserver is available) with two config files that differ
+only in the generator: in-process llama.cpp, and `generator.backend: openai` on
+`python -m llama_cpp.server` (same GGUF, same repeat penalty sent as extra_body): decision
 accuracy, per-case decision agreement, turn latency p50/p95.
 
 Workers: FAQ-fast-path turns per second of one Bot process against two, sharing one Postgres KB
@@ -169,7 +170,8 @@ def bench_storage(n: int, nq: int, dsn: str) -> list[dict]:
     tmp = Path(tempfile.mkdtemp(prefix="bench-backends-"))
     try:
         backends = [("FAISS + SQLite", DirectoryStorage(tmp / "kb")),
-                    ("Postgres + pgvector", PostgresStorage(dsn, PostgresConfig(schema_name=f"bench_{n}")))]
+                    ("Postgres + pgvector", PostgresStorage(dsn, PostgresConfig(
+                        schema_name=f"bench_{n}", build_memory_mb=max(1024, 4 * n // 1000))))]  # 4 GiB at 1M
         for name, storage in backends:
             if isinstance(storage, PostgresStorage):
                 storage.drop()
@@ -213,68 +215,94 @@ def start_llama_server(port: int, log_path: Path):
     raise RuntimeError(f"llama_cpp.server did not start; see {log_path}")
 
 
-def knowledge_kb(dsn: str | None, embedder, config):
-    from ragbot.kb import KnowledgeBase
-    from ragbot.kb.postgres import PostgresConfig, PostgresStorage, open_postgres_kb
+def _cli(args: list[str], out: Path | None = None) -> float:
+    """`python -m ragbot.cli ARGS` (stdout to `out`); returns the wall time in seconds."""
+    import os
+    import subprocess
+
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    t = time.perf_counter()
+    with open(out, "w") if out else open(os.devnull, "w") as f:
+        subprocess.run([sys.executable, "-m", "ragbot.cli", *args], env=env, stdout=f, check=True, cwd=REPO)
+    return time.perf_counter() - t
+
+
+def knowledge_kb(dsn: str | None, config_file: Path) -> str:
+    """knowledge/ ingested as the README does (common, then each property under its scope) with
+    `ragbot ingest --config`, into Postgres (schema of the config) or a new directory; returns --kb."""
+    import json
 
     if dsn:
-        PostgresStorage(dsn, PostgresConfig(schema_name="bench_knowledge")).drop()
-        kb = open_postgres_kb(dsn, config=config.kb, embedder=embedder,
-                              postgres=PostgresConfig(schema_name="bench_knowledge"), create=True)
+        from ragbot.kb.postgres import PostgresConfig, PostgresStorage
+
+        schema = json.loads(config_file.read_text())["kb"]["postgres"]["schema_name"]
+        PostgresStorage(dsn, PostgresConfig(schema_name=schema)).drop()
+        kb = dsn
     else:
-        kb = KnowledgeBase.open(Path(tempfile.mkdtemp(prefix="bench-knowledge-")) / "kb", config=config.kb,
-                                embedder=embedder, create=True)
-    kb.ingest([REPO / "knowledge" / "common"])
+        kb = str(Path(tempfile.mkdtemp(prefix="bench-knowledge-")) / "kb")
+    _cli(["ingest", str(REPO / "knowledge" / "common"), "--kb", kb, "--config", str(config_file), "--json"])
     for prop in ("oak-street", "pine-avenue"):
-        kb.ingest([REPO / "knowledge" / "properties" / prop], scope={"property": prop})
+        _cli(["ingest", str(REPO / "knowledge" / "properties" / prop), "--kb", kb, "--scope", f"property={prop}",
+              "--config", str(config_file), "--json"])
     return kb
 
 
-def bench_generation(dsn: str | None, port: int = 18431, n_cases: int | None = None) -> dict:
-    """Eval of knowledge/eval.jsonl (its first n_cases, all when None) with in-process llama.cpp
-    and with llama.cpp's server. llama-cpp-python's server returns log-probabilities only when it
-    computes logits for every prompt token (logits_all), which makes its prefill far slower than
-    the in-process generator's (which takes the log-softmax of the sampled steps only)."""
-    from ragbot.bot import Bot
-    from ragbot.config import BotConfig
-    from ragbot.generators import LlamaCppGenerator
-    from ragbot.generators.openai_compat import OpenAICompatGenerator, OpenAIGeneratorConfig
-    from ragbot.kb.embedders import SentenceTransformerEmbedder
-    from ragbot.tune.evaluation import load_cases, run_eval
+def generation_configs(port: int) -> dict[str, Path]:
+    """Two config files that differ only in the generator: in-process llama.cpp, and the
+    openai backend on llama.cpp's server (same GGUF; the same repeat penalty sent as extra_body)."""
+    from ragbot.config import BotConfig, OpenAIGeneratorConfig
 
-    config = BotConfig()
-    config.prompt.business_name = "Harborview Property Management"
-    config.generator.n_threads = 2
-    from ragbot.chat.urgency import UrgencyClassifier
-
-    embedder = SentenceTransformerEmbedder()
-    kb = knowledge_kb(dsn, embedder, config)
     CACHE.mkdir(parents=True, exist_ok=True)
-    urgency = UrgencyClassifier.load_or_fit(embedder, CACHE)  # a Postgres KB has no directory to cache it in
-    cases = load_cases(REPO / "knowledge" / "eval.jsonl")[:n_cases]
+    base = BotConfig()
+    base.kb.postgres.schema_name = "bench_knowledge"
+    base.prompt.business_name = "Harborview Property Management"
+    base.generator.n_threads = 2
+    remote = base.model_copy(deep=True)
+    remote.generator.backend = "openai"
+    remote.generator.openai = OpenAIGeneratorConfig(base_url=f"http://127.0.0.1:{port}/v1", timeout_s=600,
+                                                    extra_body={"repeat_penalty": base.generator.repeat_penalty})
+    out = {}
+    for name, cfg in (("in-process llama.cpp", base), ("llama.cpp server (openai backend)", remote)):
+        path = CACHE / f"generation-{cfg.generator.backend}.json"
+        path.write_text(cfg.model_dump_json(indent=2))
+        out[name] = path
+    return out
+
+
+def bench_generation(dsn: str | None, port: int = 18431, n_cases: int | None = None) -> dict:
+    """`ragbot eval knowledge/eval.jsonl --kb KB --config FILE --json` (its first n_cases, all when
+    None) with each config of `generation_configs`, the KB in Postgres when `dsn` is given.
+    llama-cpp-python's server returns log-probabilities only when it computes logits for every
+    prompt token (logits_all), which makes its prefill slower than the in-process generator's
+    (which takes the log-softmax of the sampled steps only)."""
+    import json
+
+    configs = generation_configs(port)
+    kb = knowledge_kb(dsn, next(iter(configs.values())))
+    cases = REPO / "knowledge" / "eval.jsonl"
+    if n_cases:
+        rows = [line for line in cases.read_text().splitlines() if line.strip()][:n_cases]
+        cases = CACHE / f"knowledge-eval-{n_cases}.jsonl"
+        cases.write_text("\n".join(rows) + "\n")
     proc = start_llama_server(port, CACHE / "llama_server.log")
+    runs = {}
     try:
-        remote = OpenAICompatGenerator(OpenAIGeneratorConfig(
-            base_url=f"http://127.0.0.1:{port}/v1", extra_body={"repeat_penalty": config.generator.repeat_penalty}))
-        runs = {}
-        for name, gen in (("in-process llama.cpp", LlamaCppGenerator(config.generator)),
-                          ("llama.cpp server (openai backend)", remote)):
-            bot = Bot(kb, config=config, generator=gen, urgency=urgency)
-            t = time.perf_counter()
-            runs[name] = run_eval(bot, cases)
-            runs[name]["seconds"] = time.perf_counter() - t
-            print(f"{name}: accuracy {runs[name]['metrics']['decision_accuracy']:.3f}", flush=True)
+        for name, config_file in configs.items():
+            out = CACHE / f"generation-{config_file.stem}-eval.json"
+            seconds = _cli(["eval", str(cases), "--kb", kb, "--config", str(config_file), "--json"], out)
+            runs[name] = {**json.loads(out.read_text().splitlines()[-1]), "seconds": seconds}
+            print(f"{name}: accuracy {runs[name]['metrics']['decision_accuracy']:.3f} in {seconds:.0f} s", flush=True)
     finally:
         proc.terminate()
         proc.wait(10)
-        kb.close()
     a, b = (runs[k]["cases"] for k in runs)
     agree = float(np.mean([x["predicted"] == y["predicted"] for x, y in zip(a, b)]))
     same_text = float(np.mean([x["text"] == y["text"] for x, y in zip(a, b)]))
-    return {"kb": "postgres" if dsn else "directory", "cases": len(cases), "decision_agreement": agree,
+    return {"kb": "postgres" if dsn else "directory", "cases": len(a), "decision_agreement": agree,
             "same_reply_text": same_text,
             "runs": {k: {"decision_accuracy": v["metrics"]["decision_accuracy"], "latency_ms": v["metrics"]["latency_ms"],
-                         "seconds": v["seconds"]} for k, v in runs.items()}}
+                         "fact_recall": v["metrics"].get("fact_recall"), "seconds": v["seconds"]}
+                     for k, v in runs.items()}}
 
 
 WORKER_SCRIPT = """
@@ -351,13 +379,15 @@ def markdown(storage: list[dict], generation: dict | None, workers: dict | None 
                     lines.append(f"| {r['n']:,} | {label} | {plan} | {v['p50_ms']:.2f} / {v['p95_ms']:.2f} | "
                                  f"{v['recall']:.3f} | {v['all_k']:.0%} |")
     if generation:
-        lines += ["", f"Generation: ragbot eval knowledge/eval.jsonl ({generation['cases']} cases, KB in "
-                  f"{generation['kb']}); decision agreement {generation['decision_agreement']:.3f}, identical reply "
-                  f"text {generation['same_reply_text']:.3f}.", "",
-                  "| generator | decision accuracy | turn p50 / p95 ms | eval seconds |", "|---|---|---|---|"]
+        lines += ["", f"Generation: `ragbot eval knowledge/eval.jsonl --kb KB --config FILE` ({generation['cases']} "
+                  f"cases, KB in {generation['kb']}); decision agreement {generation['decision_agreement']:.3f}, "
+                  f"identical reply text {generation['same_reply_text']:.3f}.", "",
+                  "| generator | decision accuracy | fact recall | turn p50 / p95 ms | eval seconds |",
+                  "|---|---|---|---|---|"]
         for name, v in generation["runs"].items():
-            lines.append(f"| {name} | {v['decision_accuracy']:.3f} | {v['latency_ms']['p50']:.0f} / "
-                         f"{v['latency_ms']['p95']:.0f} | {v['seconds']:.0f} |")
+            fr = v.get("fact_recall")
+            lines.append(f"| {name} | {v['decision_accuracy']:.3f} | {'n/a' if fr is None else f'{fr:.3f}'} | "
+                         f"{v['latency_ms']['p50']:.0f} / {v['latency_ms']['p95']:.0f} | {v['seconds']:.0f} |")
     if workers:
         lines += ["", "Non-model turns (FAQ fast path; Bot processes on one Postgres KB + Postgres sessions; hashing "
                   "embedder so the storage path is what is measured; this machine's 2 cores are shared by both):", "",
@@ -396,7 +426,9 @@ def main(argv=None) -> dict:
 
     path = None
     if not args.skip_storage:
-        path = save("storage", [r for n in args.sizes for r in bench_storage(n, args.queries, dsn)])
+        kept = [r for r in data.get("storage") or [] if r["n"] not in args.sizes]  # other sizes' earlier rows
+        new = [r for n in args.sizes for r in bench_storage(n, args.queries, dsn)]
+        path = save("storage", sorted(kept + new, key=lambda r: (r["n"], r["backend"] != "FAISS + SQLite")))
     if not args.skip_workers:
         path = save("workers", bench_workers(dsn))
     if not args.skip_generation:

@@ -108,6 +108,9 @@ class PostgresConfig(_Model):
         20_000, ge=0, description="scoped searches over at most this many chunks scan them exactly; larger scopes "
         "use HNSW with iterative scans (measured in benchmarks/bench_backends.py, docs/deploy.md)")
     max_scan_tuples: int = Field(20_000, ge=1, description="hnsw.max_scan_tuples of an iterative scan")
+    build_memory_mb: int = Field(
+        1024, ge=64, description="maintenance_work_mem (MiB) of an ingest's HNSW build; the build slows sharply once "
+        "the graph outgrows it (~2 GiB per million 384-d vectors at m=16; pgvector's notice says when)")
 
 
 class KBConfig(_Model):

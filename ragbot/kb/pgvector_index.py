@@ -40,8 +40,10 @@ class PgVectorIndex:
     kind = "pgvector-hnsw"
 
     def __init__(self, conn, dim: int, hnsw_m: int = 16, ef_construction: int = 64, ef_search: int = 100,
-                 exact_scan_max: int = 20_000, max_scan_tuples: int = 20_000, count_sql: str | None = None):
+                 exact_scan_max: int = 20_000, max_scan_tuples: int = 20_000, count_sql: str | None = None,
+                 build_memory_mb: int = 1024):
         self.conn = conn
+        self.build_memory_mb = int(build_memory_mb)
         self._dim = int(dim)
         self.hnsw_m, self.ef_construction = int(hnsw_m), int(ef_construction)
         self.ef_search, self.exact_scan_max, self.max_scan_tuples = int(ef_search), int(exact_scan_max), int(max_scan_tuples)
@@ -130,7 +132,7 @@ class PgVectorIndex:
                 for row_id, vec in zip(i.tolist(), v):
                     cp.write_row((row_id, vec))
             if bulk:
-                self.conn.execute("SET LOCAL maintenance_work_mem = '512MB'")
+                self.conn.execute(f"SET LOCAL maintenance_work_mem = '{self.build_memory_mb}MB'")
                 self._create_hnsw()
 
     def remove(self, ids: np.ndarray) -> int:

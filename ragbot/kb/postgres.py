@@ -247,7 +247,7 @@ class PostgresStorage:
         count = "SELECT (data -> 'counts' ->> 'chunks')::bigint FROM kb_manifest WHERE id = 1" if reader else None
         return PgVectorIndex(conn, dim, hnsw_m=c.hnsw_m, ef_construction=c.hnsw_ef_construction,
                              ef_search=c.hnsw_ef_search, exact_scan_max=c.exact_scan_max,
-                             max_scan_tuples=c.max_scan_tuples, count_sql=count)
+                             max_scan_tuples=c.max_scan_tuples, count_sql=count, build_memory_mb=c.build_memory_mb)
 
     @staticmethod
     def _read_manifest(conn, lock: bool = False) -> dict | None:
