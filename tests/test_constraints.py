@@ -11,144 +11,176 @@ CITIES = ["Phoenix", "Tucson", "Austin", "Dallas", "Houston", "Washington", "New
 HOODS = ["German Village", "Near North/University", "Clintonville", "Downtown", "Near South", "Short North",
          "Eastmoor/Walnut Ridge"]
 
-P, B, BA, SF, N = "price", "bedrooms", "bathrooms", "square_feet", "minimum_nights"
-CHEAP, DEAR, BIG, SMALL, NEW = (SortKey("price"), SortKey("price", True), SortKey("square_feet", True),
-                                SortKey("square_feet"), SortKey("listed_date", True))
+CHEAP, BIG = SortKey("price"), SortKey("square_feet", True)
 
-# (question, expected constraints as (field, op, value), expected sort)
-CASES = [
-    # prices
-    ("anything under $1,400?", {(P, "<", 1400)}, None),
-    ("apartments below $900 a month", {(P, "<", 900)}, None),
-    ("less than 1200 dollars", {(P, "<", 1200)}, None),
-    ("no more than $1,250 per month", {(P, "<=", 1250)}, None),
-    ("max $2000", {(P, "<=", 2000)}, None),
-    ("$1,500 max", {(P, "<=", 1500)}, None),
-    ("$1500 or less", {(P, "<=", 1500)}, None),
-    ("up to 1.5k", {(P, "<=", 1500)}, None),
-    ("my budget is $1,100", {(P, "<=", 1100)}, None),
-    ("budget of 950", {(P, "<=", 950)}, None),
-    ("I can afford 1300", {(P, "<=", 1300)}, None),
-    ("at most $800/mo", {(P, "<=", 800)}, None),
-    ("something for $1200", {(P, "<=", 1200)}, None),
-    ("rent 1000", {(P, "<=", 1000)}, None),
-    ("between $1,000 and $1,400", {(P, ">=", 1000), (P, "<=", 1400)}, None),
-    ("from 900 to 1100 dollars", {(P, ">=", 900), (P, "<=", 1100)}, None),
-    ("$900-$1,100 a month", {(P, ">=", 900), (P, "<=", 1100)}, None),
-    ("1-1.5k", {(P, ">=", 1000), (P, "<=", 1500)}, None),
-    ("over $3,000", {(P, ">", 3000)}, None),
-    ("at least $2,000 per month", {(P, ">=", 2000)}, None),
-    ("more than 2500", {(P, ">", 2500)}, None),
-    ("around $1,000", {(P, ">=", 900), (P, "<=", 1100)}, None),
-    ("about 2k a month", {(P, ">=", 1800), (P, "<=", 2200)}, None),
-    ("under 2.5k", {(P, "<", 2500)}, None),
-    ("cheaper than $700", {(P, "<", 700)}, None),
-    ("not more than $1,800", {(P, "<=", 1800)}, None),
-    ("within a budget of $1600", {(P, "<=", 1600)}, None),
-    ("$1,200 tops", {(P, "<=", 1200)}, None),
-    ("a place under $75 a night", {(P, "<", 75)}, None),
-    ("$2,000+ apartments", {(P, ">=", 2000)}, None),
-    # bedrooms and bathrooms
-    ("a 2-bedroom", {(B, ">=", 2)}, None),
-    ("2 bedrooms please", {(B, ">=", 2)}, None),
-    ("at least 3 bedrooms", {(B, ">=", 3)}, None),
-    ("3 bedrooms or more", {(B, ">=", 3)}, None),
-    ("3+ bedrooms", {(B, ">=", 3)}, None),
-    ("exactly 2 bedrooms", {(B, "=", 2)}, None),
-    ("no more than 1 bedroom", {(B, "<=", 1)}, None),
-    ("two bedroom apartment", {(B, ">=", 2)}, None),
-    ("three-bedroom house", {(B, ">=", 3)}, None),
-    ("2br", {(B, ">=", 2)}, None),
-    ("2bd/2ba", {(B, ">=", 2), (BA, ">=", 2)}, None),
-    ("4 beds", {(B, ">=", 4)}, None),
-    ("1 or 2 bedrooms", {(B, ">=", 1), (B, "<=", 2)}, None),
-    ("2-3 bedrooms", {(B, ">=", 2), (B, "<=", 3)}, None),
-    ("between 2 and 4 bedrooms", {(B, ">=", 2), (B, "<=", 4)}, None),
-    ("a studio", {(B, "=", 0)}, None),
-    ("studios in Austin", {(B, "=", 0), ("city", "=", "austin")}, None),
-    ("studio or 1 bedroom", {(B, "<=", 1)}, None),
-    ("at least 2 bathrooms", {(BA, ">=", 2)}, None),
-    ("1.5 baths", {(BA, ">=", 1.5)}, None),
-    ("two bathrooms", {(BA, ">=", 2)}, None),
-    ("3 bed 2 bath", {(B, ">=", 3), (BA, ">=", 2)}, None),
-    ("fewer than 3 bedrooms", {(B, "<", 3)}, None),
-    ("more than 2 bedrooms", {(B, ">", 2)}, None),
-    # square feet
-    ("between 700 and 900 sq ft", {(SF, ">=", 700), (SF, "<=", 900)}, None),
-    ("at least 1,000 square feet", {(SF, ">=", 1000)}, None),
-    ("800 sqft or more", {(SF, ">=", 800)}, None),
-    ("under 600 sq. ft.", {(SF, "<", 600)}, None),
-    ("700-900 sf", {(SF, ">=", 700), (SF, "<=", 900)}, None),
-    ("over 1.2k sqft", {(SF, ">", 1200)}, None),
-    ("1200 square foot home", {(SF, ">=", 1200)}, None),
-    # nights
-    ("for 3 nights", {(N, "<=", 3)}, None),
-    ("staying 2 nights", {(N, "<=", 2)}, None),
-    ("minimum stay of 5 nights or less", {(N, "<=", 5)}, None),
-    ("a one night stay", {(N, "<=", 1)}, None),
-    # room types
-    ("an entire home", {("room_type", "=", "entire home/apt")}, None),
-    ("the whole place to ourselves", {("room_type", "=", "entire home/apt")}, None),
-    ("a private room", {("room_type", "=", "private room")}, None),
-    ("shared room is fine", {("room_type", "=", "shared room")}, None),
-    ("entire apartment under $120 a night", {("room_type", "=", "entire home/apt"), (P, "<", 120)}, None),
-    # pets
-    ("allows cats", {("cats_allowed", "=", True)}, None),
-    ("I have a dog", {("dogs_allowed", "=", True)}, None),
-    ("cat-friendly 1 bedroom", {("cats_allowed", "=", True), (B, ">=", 1)}, None),
-    ("we have 2 cats and a puppy", {("cats_allowed", "=", True), ("dogs_allowed", "=", True)}, None),
-    ("pet friendly apartments", {("pets_allowed", "=", True)}, None),
-    ("do you allow pets?", {("pets_allowed", "=", True)}, None),
-    ("pets allowed in Dallas", {("pets_allowed", "=", True), ("city", "=", "dallas")}, None),
-    ("no dogs please, 2 bedrooms", {(B, ">=", 2)}, None),
-    ("I'm allergic to cats; 1 bedroom", {(B, ">=", 1)}, None),
-    # places
-    ("in Phoenix", {("city", "=", "phoenix")}, None),
-    ("anything in phoenix?", {("city", "=", "phoenix")}, None),
-    ("Phoenix, AZ", {("city", "=", "phoenix"), ("state", "=", "az")}, None),
-    ("austin tx under 1500", {("city", "=", "austin"), ("state", "=", "tx"), (P, "<", 1500)}, None),
-    ("in Arizona", {("state", "=", "az")}, None),
-    ("apartments in TX", {("state", "=", "tx")}, None),
-    ("in Kansas City, MO", {("city", "=", "kansas city"), ("state", "=", "mo")}, None),
-    ("Washington, DC studio", {("city", "=", "washington"), ("state", "=", "dc"), (B, "=", 0)}, None),
-    ("in Washington state", {("state", "=", "wa")}, None),
-    ("in new york", {("state", "=", "ny")}, None),
-    ("New York, NY", {("city", "=", "new york"), ("state", "=", "ny")}, None),
-    ("Denver apartments", {("city", "=", "denver")}, None),
-    ("in Austin or Dallas", {("city", "in", ("austin", "dallas"))}, None),
-    ("near St. Louis", {("city", "=", "st. louis")}, None),
-    ("in San Francisco, California", {("city", "=", "san francisco"), ("state", "=", "ca")}, None),
-    ("homes in German Village", {("neighbourhood", "=", "german village")}, None),
-    ("near the university", {("neighbourhood", "=", "near north/university")}, None),
-    ("Clintonville or Downtown", {("neighbourhood", "in", ("clintonville", "downtown"))}, None),
-    ("in Columbus, OH", {("city", "=", "columbus"), ("state", "=", "oh")}, None),
-    ("OK, what about Tucson?", {("city", "=", "tucson")}, None),
-    # sorting
-    ("what's your cheapest studio?", {(B, "=", 0)}, CHEAP),
-    ("least expensive 2 bedroom", {(B, ">=", 2)}, CHEAP),
-    ("most affordable place in Houston", {("city", "=", "houston")}, CHEAP),
-    ("most expensive listings", set(), DEAR),
-    ("priciest in Seattle", {("city", "=", "seattle")}, DEAR),
-    ("largest apartment under $1,000", {(P, "<", 1000)}, BIG),
-    ("biggest 2 bedroom", {(B, ">=", 2)}, BIG),
-    ("smallest studio", {(B, "=", 0)}, SMALL),
-    ("newest listings", set(), NEW),
-    ("most recent 1 bedroom in Denver", {(B, ">=", 1), ("city", "=", "denver")}, NEW),
-    # combined
-    ("Do you have a 2-bedroom under $1,400 in Phoenix that allows cats?",
-     {(B, ">=", 2), (P, "<", 1400), ("city", "=", "phoenix"), ("cats_allowed", "=", True)}, None),
-    ("3 bed 2 bath in Chicago between $2,000 and $2,500 with a dog",
-     {(B, ">=", 3), (BA, ">=", 2), ("city", "=", "chicago"), (P, ">=", 2000), (P, "<=", 2500),
-      ("dogs_allowed", "=", True)}, None),
-    ("cheapest private room in Near South for 2 nights",
-     {("room_type", "=", "private room"), ("neighbourhood", "=", "near south"), (N, "<=", 2)}, CHEAP),
-    ("Looking for 1-2 beds, 800+ sq ft, max $1,700, Los Angeles",
-     {(B, ">=", 1), (B, "<=", 2), (SF, ">=", 800), (P, "<=", 1700), ("city", "=", "los angeles")}, None),
-    # numbers that are not constraints
-    ("I need it on the 3rd of June", set(), None),
-    ("we are 2 people", set(), None),
-    ("call me at 5pm", set(), None),
-]
+# question | constraints "field op value", ";" between them, none when empty | optional "sort field [desc]".
+# A row whose question cell is empty continues the row above; values are numbers, true/false, or lower-case text,
+# and the value of "in" is a comma-separated list. "#" lines are section headers.
+PHRASINGS = """
+# prices
+anything under $1,400?               | price < 1400
+apartments below $900 a month        | price < 900
+less than 1200 dollars               | price < 1200
+no more than $1,250 per month        | price <= 1250
+max $2000                            | price <= 2000
+$1,500 max                           | price <= 1500
+$1500 or less                        | price <= 1500
+up to 1.5k                           | price <= 1500
+my budget is $1,100                  | price <= 1100
+budget of 950                        | price <= 950
+I can afford 1300                    | price <= 1300
+at most $800/mo                      | price <= 800
+something for $1200                  | price <= 1200
+rent 1000                            | price <= 1000
+between $1,000 and $1,400            | price >= 1000; price <= 1400
+from 900 to 1100 dollars             | price >= 900; price <= 1100
+$900-$1,100 a month                  | price >= 900; price <= 1100
+1-1.5k                               | price >= 1000; price <= 1500
+over $3,000                          | price > 3000
+at least $2,000 per month            | price >= 2000
+more than 2500                       | price > 2500
+around $1,000                        | price >= 900; price <= 1100
+about 2k a month                     | price >= 1800; price <= 2200
+under 2.5k                           | price < 2500
+cheaper than $700                    | price < 700
+not more than $1,800                 | price <= 1800
+within a budget of $1600             | price <= 1600
+$1,200 tops                          | price <= 1200
+a place under $75 a night            | price < 75
+$2,000+ apartments                   | price >= 2000
+# bedrooms and bathrooms
+a 2-bedroom                          | bedrooms >= 2
+2 bedrooms please                    | bedrooms >= 2
+at least 3 bedrooms                  | bedrooms >= 3
+3 bedrooms or more                   | bedrooms >= 3
+3+ bedrooms                          | bedrooms >= 3
+exactly 2 bedrooms                   | bedrooms = 2
+no more than 1 bedroom               | bedrooms <= 1
+two bedroom apartment                | bedrooms >= 2
+three-bedroom house                  | bedrooms >= 3
+2br                                  | bedrooms >= 2
+2bd/2ba                              | bedrooms >= 2; bathrooms >= 2
+4 beds                               | bedrooms >= 4
+1 or 2 bedrooms                      | bedrooms >= 1; bedrooms <= 2
+2-3 bedrooms                         | bedrooms >= 2; bedrooms <= 3
+between 2 and 4 bedrooms             | bedrooms >= 2; bedrooms <= 4
+a studio                             | bedrooms = 0
+studios in Austin                    | bedrooms = 0; city = austin
+studio or 1 bedroom                  | bedrooms <= 1
+at least 2 bathrooms                 | bathrooms >= 2
+1.5 baths                            | bathrooms >= 1.5
+two bathrooms                        | bathrooms >= 2
+3 bed 2 bath                         | bedrooms >= 3; bathrooms >= 2
+fewer than 3 bedrooms                | bedrooms < 3
+more than 2 bedrooms                 | bedrooms > 2
+# square feet
+between 700 and 900 sq ft            | square_feet >= 700; square_feet <= 900
+at least 1,000 square feet           | square_feet >= 1000
+800 sqft or more                     | square_feet >= 800
+under 600 sq. ft.                    | square_feet < 600
+700-900 sf                           | square_feet >= 700; square_feet <= 900
+over 1.2k sqft                       | square_feet > 1200
+1200 square foot home                | square_feet >= 1200
+# nights
+for 3 nights                         | minimum_nights <= 3
+staying 2 nights                     | minimum_nights <= 2
+minimum stay of 5 nights or less     | minimum_nights <= 5
+a one night stay                     | minimum_nights <= 1
+# room types
+an entire home                       | room_type = entire home/apt
+the whole place to ourselves         | room_type = entire home/apt
+a private room                       | room_type = private room
+shared room is fine                  | room_type = shared room
+entire apartment under $120 a night  | room_type = entire home/apt; price < 120
+# pets
+allows cats                          | cats_allowed = true
+I have a dog                         | dogs_allowed = true
+cat-friendly 1 bedroom               | cats_allowed = true; bedrooms >= 1
+we have 2 cats and a puppy           | cats_allowed = true; dogs_allowed = true
+pet friendly apartments              | pets_allowed = true
+do you allow pets?                   | pets_allowed = true
+pets allowed in Dallas               | pets_allowed = true; city = dallas
+no dogs please, 2 bedrooms           | bedrooms >= 2
+I'm allergic to cats; 1 bedroom      | bedrooms >= 1
+# places
+in Phoenix                           | city = phoenix
+anything in phoenix?                 | city = phoenix
+Phoenix, AZ                          | city = phoenix; state = az
+austin tx under 1500                 | city = austin; state = tx; price < 1500
+in Arizona                           | state = az
+apartments in TX                     | state = tx
+in Kansas City, MO                   | city = kansas city; state = mo
+Washington, DC studio                | city = washington; state = dc; bedrooms = 0
+in Washington state                  | state = wa
+in new york                          | state = ny
+New York, NY                         | city = new york; state = ny
+Denver apartments                    | city = denver
+in Austin or Dallas                  | city in austin, dallas
+near St. Louis                       | city = st. louis
+in San Francisco, California         | city = san francisco; state = ca
+homes in German Village              | neighbourhood = german village
+near the university                  | neighbourhood = near north/university
+Clintonville or Downtown             | neighbourhood in clintonville, downtown
+in Columbus, OH                      | city = columbus; state = oh
+OK, what about Tucson?               | city = tucson
+# sorting
+what's your cheapest studio?         | bedrooms = 0                   | sort price
+least expensive 2 bedroom            | bedrooms >= 2                  | sort price
+most affordable place in Houston     | city = houston                 | sort price
+most expensive listings              |                                | sort price desc
+priciest in Seattle                  | city = seattle                 | sort price desc
+largest apartment under $1,000       | price < 1000                   | sort square_feet desc
+biggest 2 bedroom                    | bedrooms >= 2                  | sort square_feet desc
+smallest studio                      | bedrooms = 0                   | sort square_feet
+newest listings                      |                                | sort listed_date desc
+most recent 1 bedroom in Denver      | bedrooms >= 1; city = denver   | sort listed_date desc
+# combined
+Do you have a 2-bedroom under $1,400 in Phoenix that allows cats? | bedrooms >= 2; price < 1400; city = phoenix
+                                     | cats_allowed = true
+3 bed 2 bath in Chicago between $2,000 and $2,500 with a dog | bedrooms >= 3; bathrooms >= 2; city = chicago
+                                     | price >= 2000; price <= 2500; dogs_allowed = true
+cheapest private room in Near South for 2 nights | room_type = private room; neighbourhood = near south
+                                     | minimum_nights <= 2            | sort price
+Looking for 1-2 beds, 800+ sq ft, max $1,700, Los Angeles | bedrooms >= 1; bedrooms <= 2; square_feet >= 800
+                                     | price <= 1700; city = los angeles
+# numbers that are not constraints
+I need it on the 3rd of June         |
+we are 2 people                      |
+call me at 5pm                       |
+"""
+
+
+def _value(text):
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text, text)
+
+
+def _constraint(text):
+    field, op, value = text.split(None, 2)
+    return field, op, tuple(v.strip() for v in value.split(",")) if op == "in" else _value(value)
+
+
+def _cases(table):
+    """(question, expected constraints as (field, op, value), expected sort) for each row of `table`."""
+    cases = []
+    for line in table.strip().splitlines():
+        if line.startswith("#"):
+            continue
+        question, constraints, *sort = (cell.strip() for cell in line.split("|"))
+        if question:
+            cases.append((question, set(), None))
+        cases[-1][1].update(_constraint(c) for c in constraints.split(";") if c.strip())
+        if sort and sort[0]:
+            field, *desc = sort[0].removeprefix("sort ").split()
+            cases[-1] = (*cases[-1][:2], SortKey(field, desc == ["desc"]))
+    return cases
+
+
+CASES = _cases(PHRASINGS)
 
 
 @pytest.mark.parametrize("question,expected,sort", CASES, ids=[c[0][:40] for c in CASES])
