@@ -32,6 +32,7 @@ and Postgres sessions (ragbot.state.postgres).
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -176,10 +177,12 @@ def bench_storage(n: int, nq: int, dsn: str) -> list[dict]:
             if isinstance(storage, PostgresStorage):
                 storage.drop()
             t = time.perf_counter()
+            faiss.omp_set_num_threads(os.cpu_count() or 1)  # the build may use every core, as pgvector's does
             with storage.write_lock():
                 gen = storage.commit(None, change, manifest,
                                      lambda dim, m: FaissIndex(dim, kind="hnsw" if m >= 1_000_000 else "flat", use_gpu=False))
             secs = time.perf_counter() - t
+            faiss.omp_set_num_threads(1)
             gen.store.close()
             kb = KnowledgeBase(storage, embedder=emb)
             kb.reload()
