@@ -23,7 +23,8 @@ only in the generator: in-process llama.cpp, and `generator.backend: openai` on
 accuracy, per-case decision agreement, turn latency p50/p95.
 
 Workers: FAQ-fast-path turns per second of one Bot process against two, sharing one Postgres KB
-and Postgres sessions (ragbot.state.postgres).
+and Postgres sessions (ragbot.state.postgres); and over HTTP, one `ragbot serve` process against
+two on one Postgres KB and state, driven by 8 concurrent conversations (`bench_serve_workers`).
 
     python benchmarks/bench_backends.py [--sizes 10000 100000] [--queries 200] [--dsn URL]
                                         [--skip-storage] [--skip-workers] [--skip-generation]
@@ -357,7 +358,120 @@ def bench_workers(dsn: str, seconds: float = 20.0) -> dict:
     return out
 
 
-def markdown(storage: list[dict], generation: dict | None, workers: dict | None = None) -> str:
+def _drive(bases: list[str], questions: list[str], seconds: float, clients: int) -> dict:
+    """`clients` threads, spread over `bases`, each in its own conversation, posting FAQ questions
+    for `seconds`; returns turns, answers by rule, errors and latency percentiles."""
+    import threading
+
+    import httpx
+
+    lock, turns, rules, errors, lat = threading.Lock(), [0], {}, [0], []
+    t_end = time.perf_counter() + seconds
+
+    def client(i: int) -> None:
+        base = bases[i % len(bases)]
+        with httpx.Client(timeout=60, trust_env=False) as http:
+            sid = http.post(f"{base}/api/conversations", json={}).json()["session_id"]
+            n = i
+            while time.perf_counter() < t_end:
+                t = time.perf_counter()
+                r = http.post(f"{base}/api/conversations/{sid}/messages", json={"text": questions[n % len(questions)]})
+                ms = (time.perf_counter() - t) * 1000
+                with lock:
+                    if r.status_code != 200:
+                        errors[0] += 1
+                        continue
+                    turns[0] += 1
+                    rule = r.json()["rule"]
+                    rules[rule] = rules.get(rule, 0) + 1
+                    lat.append(ms)
+                n += 1
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {"turns_per_s": turns[0] / seconds, "rules": rules, "errors": errors[0],
+            "p50_ms": float(np.percentile(lat, 50)) if lat else None, "p95_ms": float(np.percentile(lat, 95)) if lat else None}
+
+
+def bench_serve_workers(dsn: str, seconds: float = 20.0, clients: int = 8) -> dict:
+    """Non-model turns over HTTP: one `ragbot serve` process against two, on one Postgres KB of
+    knowledge/ (real MiniLM) and Postgres state, open mode, rate limits lifted; `clients`
+    concurrent conversations post the FAQ's own questions (FAQ fast path, no generation). The
+    clients run on the same machine as the workers."""
+    import csv
+    import subprocess
+
+    from ragbot.config import BotConfig
+    from ragbot.testing import free_port
+
+    cfg = BotConfig()
+    cfg.kb.postgres.schema_name = "bench_serve_workers"
+    cfg.generator.n_threads = 1
+    config_file = CACHE / "serve-workers.json"
+    CACHE.mkdir(parents=True, exist_ok=True)
+    config_file.write_text(cfg.model_dump_json(indent=2))
+    kb = knowledge_kb(dsn, config_file)
+    faq = REPO / "knowledge" / "common" / "faqs" / "harborview_faq.csv"
+    questions = [r["question"] for r in csv.DictReader(open(faq))]
+    out = {}
+    for n_workers in (1, 2):
+        ports = [free_port() for _ in range(n_workers)]
+        logs = [open(CACHE / f"serve-worker-{i}.log", "wb") for i in range(n_workers)]
+        procs = [subprocess.Popen([sys.executable, "-m", "ragbot.cli", "serve", "--kb", kb, "--config", str(config_file),
+                                   "--port", str(port), "--rate-key", "1000000", "--rate-session", "1000000"],
+                                  cwd=REPO, stdout=log, stderr=subprocess.STDOUT) for port, log in zip(ports, logs)]
+        bases = [f"http://127.0.0.1:{port}" for port in ports]
+        try:
+            _wait_ready(bases)
+            if n_workers == 1:  # only the questions the FAQ fast path answers: no model turn is measured
+                questions = _faq_answered(bases[0], questions)
+            _drive(bases, questions, 3.0, clients)  # warm-up: caches, connections
+            out[n_workers] = _drive(bases, questions, seconds, clients)
+        finally:
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                proc.wait(30)
+        print(f"{n_workers} ragbot serve worker(s): {out[n_workers]['turns_per_s']:.1f} non-model turns/s", flush=True)
+    return out
+
+
+def _faq_answered(base: str, questions: list[str]) -> list[str]:
+    """The questions a fresh conversation gets answered with rule "faq"."""
+    import httpx
+
+    kept = []
+    with httpx.Client(timeout=300, trust_env=False) as http:
+        for q in questions:
+            sid = http.post(f"{base}/api/conversations", json={}).json()["session_id"]
+            if http.post(f"{base}/api/conversations/{sid}/messages", json={"text": q}).json().get("rule") == "faq":
+                kept.append(q)
+    if not kept:
+        raise RuntimeError("no FAQ question was answered on the FAQ fast path")
+    return kept
+
+
+def _wait_ready(bases: list[str], timeout: float = 300.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    for base in bases:
+        while True:
+            try:
+                if httpx.get(base + "/readyz", timeout=2, trust_env=False).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{base} did not become ready; see benchmarks/.cache/serve-worker-*.log")
+            time.sleep(0.5)
+
+
+def markdown(storage: list[dict], generation: dict | None, workers: dict | None = None,
+             serve_workers: dict | None = None) -> str:
     lines = ["# Backends: FAISS + SQLite vs PostgreSQL + pgvector; in-process llama.cpp vs llama.cpp's server", "",
              f"Machine: {machine()}. Synthetic 384-d vectors (bench_index.py data), k=10, one query per call "
              "through KnowledgeBase.search_vectors.", "",
@@ -397,6 +511,15 @@ def markdown(storage: list[dict], generation: dict | None, workers: dict | None 
                   "| processes | turns/s | FAQ share | model calls |", "|---|---|---|---|"]
         for n, w in workers.items():
             lines.append(f"| {n} | {w['turns_per_s']:.1f} | {w['faq_share']:.0%} | {w['model_calls']} |")
+    if serve_workers:
+        lines += ["", "Non-model turns over HTTP (`ragbot serve` processes on one Postgres KB of knowledge/ with MiniLM "
+                  "and Postgres state; 8 concurrent conversations posting the FAQ questions that the FAQ fast path answers, "
+                  "clients on the same 2 cores):",
+                  "", "| ragbot serve processes | turns/s | p50 / p95 ms | answers by rule | errors |", "|---|---|---|---|---|"]
+        for n, w in serve_workers.items():
+            rules = ", ".join(f"{k} {v}" for k, v in sorted(w["rules"].items()))
+            lines.append(f"| {n} | {w['turns_per_s']:.1f} | {w['p50_ms']:.0f} / {w['p95_ms']:.0f} | {rules} | "
+                         f"{w['errors']} |")
     return "\n".join(lines) + "\n"
 
 
@@ -417,6 +540,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--skip-generation", action="store_true")
     ap.add_argument("--skip-storage", action="store_true")
     ap.add_argument("--skip-workers", action="store_true")
+    ap.add_argument("--skip-serve-workers", action="store_true")
     ap.add_argument("--gen-cases", type=int, default=None, help="first N eval cases only (the server's prefill is slow)")
     args = ap.parse_args(argv)
     dsn, server = postgres_dsn(args.dsn)
@@ -425,7 +549,7 @@ def main(argv=None) -> dict:
     def save(part: str, value) -> Path:  # after each part, so a later failure keeps it
         data[part] = value
         return write_result("backends", markdown(data.get("storage") or [], data.get("generation"),
-                                                 data.get("workers")), data)
+                                                 data.get("workers"), data.get("serve_workers")), data)
 
     path = None
     if not args.skip_storage:
@@ -434,6 +558,8 @@ def main(argv=None) -> dict:
         path = save("storage", sorted(kept + new, key=lambda r: (r["n"], r["backend"] != "FAISS + SQLite")))
     if not args.skip_workers:
         path = save("workers", bench_workers(dsn))
+    if not args.skip_serve_workers:
+        path = save("serve_workers", bench_serve_workers(dsn))
     if not args.skip_generation:
         path = save("generation", bench_generation(dsn, n_cases=args.gen_cases))
     path = path or save("machine", data["machine"])
