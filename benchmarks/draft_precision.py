@@ -16,6 +16,11 @@ config.json) and reports, overall and on the heldout split alone:
   `draft_problems` reason's kind), or the gate's decision rule when the verdict kept the draft but
   the turn did not answer.
 
+`--recheck` first recomputes, with this tree's code, the two signals that come from the draft and
+the quotes rather than from the model: `draft_problems` (chat/claims.check_draft of the trimmed
+draft against the record's quotes) and `quote_answers` (chat/claims.quote_answers), so the
+precision is that of the current gate, not of the one that recorded the drafts.
+
 Writes benchmarks/results/draft_precision.md and .json (`--name` to change). No model runs.
 Exit status 0, or 2 on bad input.
 """
@@ -50,6 +55,7 @@ class LabelledDraft:
     label: str
     reason: str
     signals: dict
+    quotes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -100,10 +106,38 @@ def load_labelled(path: str | Path) -> list[LabelledDraft]:
         keys.add(obj["key"])
         out.append(LabelledDraft(key=obj["key"], split=str(obj.get("split") or ""), file=str(obj.get("file") or ""),
                                  question=str(obj.get("question") or ""), draft=str(obj.get("draft") or ""),
-                                 label=obj["label"], reason=str(obj["label_reason"]).strip(), signals=obj["signals"]))
+                                 label=obj["label"], reason=str(obj["label_reason"]).strip(), signals=obj["signals"],
+                                 quotes=_quote_list(obj.get("quotes"))))
     if not out:
         raise InputError(f"{path}: no labelled drafts")
     return out
+
+
+def _quote_list(value) -> tuple[str, ...]:
+    """The record's quotes: a list, or the str() of one (collect_drafts.py wrote them that way)."""
+    import ast
+
+    if isinstance(value, str):
+        try:
+            value = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            value = [value]
+    return tuple(str(q) for q in value or ())
+
+
+def recheck(d: LabelledDraft, signals, known_names: Sequence[str] = ()):
+    """`signals` with draft_problems and quote_answers recomputed by this tree's chat/claims.py."""
+    from dataclasses import replace
+
+    from ragbot.chat.answer_types import classify_question
+    from ragbot.chat.claims import check_draft, quote_answers
+
+    if not d.quotes:
+        return signals
+    kind = classify_question(d.question)
+    problems = () if signals.dont_know else tuple(
+        check_draft(d.question, d.draft, list(d.quotes), kind, known_names=tuple(known_names)).reasons)
+    return replace(signals, draft_problems=problems, quote_answers=quote_answers(d.question, kind, list(d.quotes)))
 
 
 def gate_config(kb_dir: str | Path | None = None):
@@ -135,14 +169,17 @@ for the same case is dropped).
 _PROBLEM_KIND = re.compile(r"^[a-z_ ]+?(?=[:(,'\"]|$)")
 
 
-def replay(drafts: Sequence[LabelledDraft], cfg) -> list[Outcome]:
-    """`gate.decide` on every draft's recorded signals with `cfg` (a GateConfig)."""
+def replay(drafts: Sequence[LabelledDraft], cfg, recheck_names: Sequence[str] | None = None) -> list[Outcome]:
+    """`gate.decide` on every draft's recorded signals with `cfg` (a GateConfig); with
+    `recheck_names` (the business names a draft may state), after `recheck`."""
     from ragbot.chat.gate import decide, draft_verdict
     from ragbot.tune.evaluation import gate_signals_from_dict
 
     out = []
     for d in drafts:
         s = gate_signals_from_dict(d.signals)
+        if recheck_names is not None:
+            s = recheck(d, s, recheck_names)
         res = decide(s, cfg)
         keep, rule, _ = draft_verdict(s, cfg)
         if res.keep_draft:
@@ -219,6 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kb", type=Path, default=None, help="use this KB's config.json gate (default BotConfig().gate)")
     ap.add_argument("--name", default="draft_precision", help="result file name under benchmarks/results")
     ap.add_argument("--no-write", action="store_true", help="print only")
+    ap.add_argument("--recheck", action="store_true",
+                    help="recompute draft_problems and quote_answers with this tree's chat/claims.py")
     args = ap.parse_args(argv)
     from ragbot.errors import RagbotError
 
@@ -228,7 +267,9 @@ def main(argv: list[str] | None = None) -> int:
     except (RagbotError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    md, data = report(replay(drafts, cfg), f"gate config of {args.kb}" if args.kb else "BotConfig().gate defaults")
+    names = ("Harborview Property Management",) if args.recheck else None  # the business name of every eval KB
+    name = f"gate config of {args.kb}" if args.kb else "BotConfig().gate defaults"
+    md, data = report(replay(drafts, cfg, names), name + (", signals rechecked by this tree" if args.recheck else ""))
     print(md)
     if not args.no_write:
         results = REPO / "benchmarks" / "results"

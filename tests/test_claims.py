@@ -421,3 +421,39 @@ def test_who_pays_decides_inclusion():
     electricity = "Resident pays for electricity, with an account opened in Resident's name with Port Haven Electric."
     assert direct_lead("Is electricity included?", None, electricity) is None
     assert not check("Is electricity included?", "Yes, electricity is included.", electricity).keep
+
+
+@pytest.mark.parametrize("question,draft,quote", [
+    ("Who is the tenant on the lease?", "The tenant on the lease is Tenant.",
+     "This lease is made between the Landlord and the Tenant named in Schedule A."),
+    ("Who is the landlord for the Tiverton, RI listing and how do I reach them?",
+     "The landlord for the Tiverton, RI listing is Harborview Property Management.",
+     "Location: Tiverton, RI. Two-bedroom apartment with parking."),
+])
+def test_contact_drafts_that_name_nobody_from_the_quote_are_dropped(question, draft, quote):
+    result = check(question, draft, quote, known_names=("Harborview Property Management",))
+    assert not result.keep and "no_value" in codes(result), result.reasons
+
+
+def test_business_name_stated_by_the_quote_still_answers():
+    result = check("Who manages Oak Street Apartments?", "Harborview Property Management manages it.",
+                   "Oak Street Apartments are managed by Harborview Property Management.",
+                   known_names=("Harborview Property Management",))
+    assert result.keep, result.reasons
+
+
+@pytest.mark.parametrize("question,quote,ignore,answers", [
+    # yes/no and open questions: the quote must speak of the asked thing, the named document's words aside
+    ("Is there a hot tub at the Urban Castle?", "Also note that there is only one bathroom.", ["Urban Castle"], False),
+    ("Will it snow in Port Haven this weekend?", "New residents only; see the full terms of the special.", [], False),
+    ("Write me a short poem about my apartment.", "Sunny one-bedroom with bay window", [], False),
+    ("Does the one-page lease allow subletting?", "The one-page lease is signed by both parties.", ["one-page lease"],
+     False),
+    ("Does the Tiny House Rainbow Bungalow have air conditioning?", "An urban camping experience with no A/C.",
+     ["Tiny House Rainbow Bungalow"], True),
+    ("Are dogs allowed at Oak Street?", "Only cats are allowed, at most two cats.", ["Oak Street"], True),
+    ("and pets?", "Only cats are allowed, at most two cats.", [], True),
+    ("Which utilities are included?", "Heat, water, sewer and trash are included in the rent.", [], True),
+])
+def test_quote_answers_needs_the_asked_thing(question, quote, ignore, answers):
+    assert quote_answers(question, classify_question(question), quote, ignore_words=ignore) is answers

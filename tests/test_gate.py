@@ -166,6 +166,12 @@ def test_quote_only_reply_ignores_the_dropped_draft_but_needs_a_good_quote():
                   CFG).rule == "no_answering_sentence"
 
 
+def test_a_kept_draft_without_an_answering_sentence_hands_off():
+    assert decide(good(quote_score=0.7), CFG).keep_draft
+    res = decide(good(quote_score=0.7, quote_answers=False), CFG)
+    assert res.decision == Decision.HANDOFF and res.rule == "no_answering_sentence", res.reason
+
+
 def test_draft_is_kept_only_when_every_check_passes():
     assert decide(good(quote_score=0.7), CFG).keep_draft
     for bad in (dict(dont_know=True), dict(draft_problems=("no_value",)), dict(groundedness=0.1),

@@ -1,7 +1,9 @@
 """Claim-level checks of a model draft against the quoted sentence (issue 9, deliverables 1, 6).
 
 `check_draft(question, draft, quote, answer_type)` keeps a draft only when ALL hold:
- 1. it states a value of the expected answer type (or of one of its alternatives); for "yes_no"
+ 1. it states a value of the expected answer type (or of one of its alternatives; a contact that
+    only repeats the question's words, "The tenant is Tenant.", or names the business when the
+    quote does not, is no value); for "yes_no"
     a polarity about the asked thing; for "list" / "open" most of its content words (>= 0.75)
     occur in the quote or the question;
  2. each of its numbers and names occurs, with the same unit, in the quote (not merely somewhere
@@ -245,10 +247,22 @@ def wanted_values(question: str, kind: str, text: str) -> list[Value]:
 _COUNT_NOUN = re.compile(r"\b(?:how many|number of)\s+((?:[a-z-]+\s+){0,1}[a-z-]+)")
 
 
-def _typed_reasons(question: str, draft: str, quote: str, at: AnswerType) -> tuple[list[str], list[Value]]:
+def _says_nothing(v: Value, question: str, quote: str, known_names: Sequence[str]) -> bool:
+    """A contact value that answers nothing: it only repeats the question's words ("The tenant on
+    the lease is Tenant.") or is a known name (the business) that the quote does not state."""
+    words = set(_words(v.text))
+    if words and words <= set(_words(question)):
+        return True
+    text = v.text.lower()
+    return text not in quote.lower() and any(text in n.lower() or n.lower() in text for n in known_names if n)
+
+
+def _typed_reasons(question: str, draft: str, quote: str, at: AnswerType,
+                   known_names: Sequence[str] = ()) -> tuple[list[str], list[Value]]:
     """Rule 1 and the yes/no polarity rule; returns (reasons, the draft's typed values)."""
     reasons: list[str] = []
-    typed = [v for k in at.kinds if k in _ROLE_KINDS for v in wanted_values(question, k, draft)]
+    typed = [v for k in at.kinds if k in _ROLE_KINDS for v in wanted_values(question, k, draft)
+             if not (v.kind == "contact" and _says_nothing(v, question, quote, known_names))]
     if at.kind == "yes_no":
         mine, theirs = polarity(draft, question, assume_topical=True), polarity(quote, question)
         if mine is None:
@@ -284,13 +298,14 @@ def check_draft(question: str, draft: str, quote: str | Sequence[str], answer_ty
     if reasons and reasons[0].startswith("empty"):
         return DraftCheck(False, tuple(reasons))
     body = strip_citations(draft)
-    typed_reasons, typed = _typed_reasons(question, body, quote_text, at)
+    typed_reasons, typed = _typed_reasons(question, body, quote_text, at, known_names)
     reasons += typed_reasons
     reasons += _check_values([v for v in mentions(body)], quote_text)
     reasons += _check_names(body, quote_text, question, known_names)
     if at.kind not in ("list", "open") and len(_content(body)) >= 3 and coverage(body, quote_text + " " + question) < 0.5:
         reasons.append("low_coverage: the draft talks about things the quote does not")
     return DraftCheck(not reasons, tuple(reasons), tuple(typed))
+
 
 
 def direct_lead(question: str, answer_type: AnswerType | None, quote: str | Sequence[str]) -> str | None:
@@ -319,24 +334,48 @@ def direct_lead(question: str, answer_type: AnswerType | None, quote: str | Sequ
 _ASKS_NUMBER = re.compile(r"\b(?:number|phone|call|text|dial|e-?mail|website|web site|url|portal|reach|contact)\b", re.I)
 
 
-def quote_answers(question: str, answer_type: AnswerType | None, quote: str | Sequence[str]) -> bool:
+def quote_answers(question: str, answer_type: AnswerType | None, quote: str | Sequence[str],
+                  ignore_words: Sequence[str] = ()) -> bool:
     """Whether `quote` can answer `question` at all: it states a value of the expected kind (or
     of an alternative); for contacts a name, phone, e-mail or address (a bare "Landlord" only
     answers "who pays/does ..." questions); for yes/no, list and open questions it speaks about
-    the asked thing (shares a topic word). Raises InputError for non-string inputs."""
+    the asked thing (shares a topic word; the words of `ignore_words`, e.g. the named document's
+    or property's label, are not the asked thing). Raises InputError for non-string inputs."""
     at = _resolve(question, answer_type)
     text = _text_of(quote)
     if not text.strip():
         return False
+    topic = _with_members(topic_words(question) - topic_words(" ".join(ignore_words)))
     for kind in at.kinds:
         if kind in _ROLE_KINDS:
             if wanted_values(question, kind, text):
                 return True
-        else:
-            topic = topic_words(question)
-            if not topic or _mentions_topic(text, topic) or (kind == "list" and len(_LIST_SEP.findall(text)) >= 2):
-                return True
+        elif not topic or _mentions_topic(_A_C.sub("air conditioning", text), topic) or (
+                kind == "list" and len(_LIST_SEP.findall(text)) >= 2):
+            return True
+        elif kind == "yes_no" and _EXCLUSIVE_PERMISSION.search(text):  # "Only cats are allowed" answers "dogs?"
+            return True
     return False
+
+
+# category words of property questions and the words a clause answers them with ("and pets?" ->
+# "Only cats are allowed"); stems as polarity.topic_words makes them
+_MEMBERS = {
+    "pet": ("cat", "dog", "animal", "bird", "fish", "reptile"),
+    "animal": ("cat", "dog", "pet", "bird", "fish"),
+    "utility": ("water", "heat", "electric", "electricity", "gas", "sewer", "trash", "internet"),
+    "appliance": ("washer", "dryer", "dishwasher", "refrigerator", "stove", "oven", "microwave"),
+    "condition": ("cooling", "cooler"),
+    "vehicle": ("car", "parking", "garage", "bike", "bicycle", "motorcycle"),
+}
+
+
+def _with_members(topic: frozenset[str]) -> frozenset[str]:
+    return topic.union(*(_MEMBERS.get(t, ()) for t in topic)) if topic else topic
+
+
+_A_C = re.compile(r"\bA/C\b", re.I)  # listings write "air conditioning" as "A/C"
+_EXCLUSIVE_PERMISSION = re.compile(r"\bonly\b[^.;]{0,60}\b(?:allowed|permitted|accepted|may)\b", re.I)
 
 
 _LIST_SEP = re.compile(r",|;|\band\b|\bor\b")

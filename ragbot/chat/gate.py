@@ -25,7 +25,8 @@
     A dropped draft with no quote to fall back on -> HANDOFF with the verdict's rule
     (dont_know, unsupported_numbers, unsupported_names, draft_check, low_groundedness,
     low_mean_logprob, low_min_logprob)
- 9. draft dropped and no quoted sentence states a value of the expected answer type
+ 9. no quoted sentence states a value of the expected answer type (yes/no, list and open
+    questions: speaks of the asked thing), whether or not the draft was kept
                                                       -> HANDOFF  (no_answering_sentence)
 10. draft dropped and quote_score < min_quote_score   -> HANDOFF  (low_quote_score)
 11. require_citation and nothing cited                -> HANDOFF  (not_cited)
@@ -394,9 +395,10 @@ def decide(signals: GateSignals, config: GateConfig | None = None) -> GateResult
     has_quote = signals.quote_score is not None
     if not keep and not has_quote:
         return handoff(drop_rule, drop_why)
-    if signals.quote_answers is False and not keep:
-        return handoff("no_answering_sentence", "no quoted sentence states a value of the expected answer type"
-                       + (f", and the draft was dropped ({drop_rule})" if drop_rule else ""))
+    if signals.quote_answers is False:
+        return handoff("no_answering_sentence", "no quoted sentence states a value of the expected answer type "
+                       "or speaks of the asked thing" + (f", and the draft was dropped ({drop_rule})" if drop_rule
+                                                         else ", so the draft has no support to go out with"))
     if not keep and signals.quote_score < config.min_quote_score:
         return handoff("low_quote_score", f"the draft was dropped ({drop_rule}) and the best quote's similarity "
                                           f"{signals.quote_score:.2f} < min_quote_score {config.min_quote_score:.2f}")

@@ -130,6 +130,7 @@ class Draft:
     pool: tuple[Hit, ...]
     quotes: tuple[Quote, ...]
     ms: Mapping[str, float] = field(default_factory=dict)
+    focus_labels: tuple[str, ...] = ()  # the named documents' / top group's labels (not the asked thing)
 
 
 @dataclass(frozen=True)
@@ -349,7 +350,7 @@ def generate(ctx: TurnContext, u: Understanding, r: Retrieval, on_token: Callabl
     gen = ctx.generator.generate(prompt.messages, max_tokens=cfg.generator.max_tokens,
                                  temperature=cfg.generator.temperature, on_token=on_token)
     ms = {"prefill": gen.prefill_ms, "decode": gen.decode_ms, "generate": gen.prefill_ms + gen.decode_ms}
-    return Draft(gen, tuple(passages), tuple(pool), tuple(quotes), ms)
+    return Draft(gen, tuple(passages), tuple(pool), tuple(quotes), ms, tuple(ignore))
 
 
 _SOURCE_MARK = re.compile(r"\[\d+\]\s*\([^)]*\)")  # "[3] (file.pdf, p. 4)" copied from the prompt
@@ -365,9 +366,6 @@ def trim_draft(draft: str, max_sentences: int = 2, max_chars: int = 260) -> str:
             break
         out = f"{out} {sent}".strip()
     return out[:max_chars].rstrip()
-
-
-_VALUE_KINDS = ("amount", "duration", "date", "count", "contact")  # yes/no and open answers need no typed value
 
 
 def verify(ctx: TurnContext, u: Understanding, d: Draft) -> Verification:
@@ -386,7 +384,7 @@ def verify(ctx: TurnContext, u: Understanding, d: Draft) -> Verification:
     best, quoted = d.quotes[0].text, [q.text for q in d.quotes]
     names = (ctx.config.prompt.business_name,)
     problems = () if dont_know else tuple(check_draft(u.question, draft, quoted, kind, known_names=names).reasons)
-    answers = quote_answers(u.question, kind, quoted) if kind.kind in _VALUE_KINDS else None
+    answers = quote_answers(u.question, kind, quoted, ignore_words=d.focus_labels)
     return Verification(draft, g, problems, answers, direct_lead(u.question, kind, best), dont_know)
 
 
