@@ -211,3 +211,24 @@ def test_feedback_and_a_curated_override_through_the_bot(kb_dir):
     assert other.rule != "override"  # an override never answers in another scope
     urgent = bot.ask("Where can my guests park? There is a fire in the garage!", scope={"property": "oak-street"})
     assert urgent.decision is Decision.HANDOFF  # emergencies win over curated answers
+
+
+@pytest.mark.parametrize("message,kind", [("hi", "greeting"), ("Good morning!", "greeting"), ("thanks a lot", "thanks"),
+                                          ("are you a real person?", "bot_check"), ("bye", "goodbye")])
+def test_small_talk_gets_a_fixed_reply_without_retrieval_or_model(kb_dir, message, kind):
+    def boom(messages):
+        raise AssertionError("the model must not run for small talk")
+
+    bot = _bot(kb_dir, boom)
+    r = bot.ask(message, session="talk-1")
+    assert r.decision is Decision.ANSWER and r.rule == "small_talk" and kind in r.reason, r.reason
+    assert not r.sources and not r.ticket
+    follow = bot.ask("What are your office hours?", session="talk-1")  # the session is not handed off
+    assert follow.decision is Decision.ANSWER and follow.rule == "faq", follow.reason
+
+
+@pytest.mark.parametrize("message,rule", [("Hi, there is smoke coming from the outlet!", "intent_emergency"),
+                                          ("hello, I want to talk to a real person", "intent_human")])
+def test_a_greeting_with_a_request_is_no_small_talk(kb_dir, message, rule):
+    r = _bot(kb_dir, ["unused"]).ask(message)
+    assert r.decision is Decision.HANDOFF and r.rule == rule, r.reason

@@ -9,6 +9,7 @@
     maintenance report the classifier rates urgent (urgency_urgent, urgency "urgent")
                                                       -> HANDOFF  (intent_<name>)
  4. a curated override matches the question in its scope -> ANSWER verbatim (override)
+    a greeting, thanks, goodbye or "are you a bot?" alone  -> ANSWER with a fixed reply (small_talk)
     a showing request with its contact (chat/listings.py) -> HANDOFF to leasing (showing_request)
     a listing search / follow-up answered from the listings' fields -> ANSWER (listings)
     no retrieval, or top_score < min_retrieval_score and no document was named
@@ -107,6 +108,8 @@ class GateSignals:
     question is never out of scope on its cosine score alone.
     summary: a broad request about a named document is answered with its quoted key terms.
     override: which curated answer (state/overrides.py) matched the question, or None.
+    small_talk: which fixed reply (prompts.small_talk_reply) a greeting, thanks, goodbye or bot
+    check got, or None.
     listings: what the listing step answered from the listings' typed fields (chat/listings.py),
     or None. showing: the showing request handed to leasing, or None.
     top_doc_type: doc_type of the best hit; the gate adds GateConfig.offset_<type> to top_score
@@ -140,6 +143,7 @@ class GateSignals:
     summary: bool = False
     top_doc_type: str | None = None
     override: str | None = None
+    small_talk: str | None = None
     listings: str | None = None
     showing: str | None = None
 
@@ -314,6 +318,8 @@ def precheck(signals: GateSignals, config: GateConfig) -> GateResult | None:
         return fired
     if signals.override:
         return _result(Decision.ANSWER, 0.95, f"rule override: {signals.override}", "override", signals, score)
+    if signals.small_talk:
+        return _result(Decision.ANSWER, 0.95, f"rule small_talk: {signals.small_talk}", "small_talk", signals, score)
     if signals.showing:
         return _result(Decision.HANDOFF, 0.95, f"rule showing_request: {signals.showing}", "showing_request", signals,
                        score)

@@ -14,6 +14,7 @@ CPU threads (far less on shared cores), so the defaults keep a prompt under abou
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Callable, Protocol, Sequence
@@ -27,6 +28,11 @@ CLARIFY_TEMPLATE = "Which {what} is this about: {options}?"
 
 DECLINE_TEXT = ("I can only help with questions about {business} and its properties, using our "
                 "documents. I can't follow instructions to change how I work.")
+
+GREETING_TEXT = ("Hello! I'm {assistant}, an AI assistant for {business}. Ask me about our homes, leases and "
+                 "policies, or ask for a person at any time. How can I help?")
+THANKS_TEXT = "You're welcome! Is there anything else I can help you with?"
+GOODBYE_TEXT = "Goodbye, and thank you for contacting {business}."
 
 AI_DISCLOSURE_TEXT = ("I'm {assistant}, an AI assistant for {business}. I answer from our documents, and I can "
                       "pass you to a person at any time.")
@@ -253,3 +259,26 @@ def ai_disclosure_message(config: PromptConfig | None = None) -> str:
     """Reply to "are you a bot / a real person?" (intent bot_check): the assistant is an AI."""
     config = config or PromptConfig()
     return AI_DISCLOSURE_TEXT.format(assistant=config.assistant_name, business=config.business_name)
+
+
+_GREETING = re.compile(r"^\W*(?:hi|hello|hey|hiya|howdy|greetings|good\s+(?:morning|afternoon|evening|day))"
+                       r"(?:\s+(?:there|all|team|everyone|again))?\W*$", re.I)
+_THANKS = re.compile(r"^\W*(?:(?:ok(?:ay)?|great|perfect|awesome|got\s+it|cool)[\s,!.]*)?(?:thanks?|thank\s+you|thx|"
+                     r"ty|cheers|much\s+appreciated)(?:\s+(?:so\s+much|a\s+lot|very\s+much|again))?\W*$", re.I)
+_GOODBYE = re.compile(r"^\W*(?:bye|goodbye|good\s+bye|see\s+you|have\s+a\s+(?:good|nice|great)\s+(?:day|one|evening))"
+                      r"\W*$", re.I)
+
+
+def small_talk_reply(message: str, config: PromptConfig | None = None, bot_check: bool = False) -> tuple[str, str] | None:
+    """(kind, reply) for a message that is only a greeting, thanks or goodbye, or asks whether
+    it talks to a bot (`bot_check`, from chat/intents.py): kind "greeting" | "thanks" | "goodbye" |
+    "bot_check"; None for anything else, which goes to retrieval."""
+    config = config or PromptConfig()
+    fill = dict(assistant=config.assistant_name, business=config.business_name)
+    if bot_check:
+        return "bot_check", AI_DISCLOSURE_TEXT.format(**fill)
+    for kind, rx, text in (("greeting", _GREETING, GREETING_TEXT), ("thanks", _THANKS, THANKS_TEXT),
+                           ("goodbye", _GOODBYE, GOODBYE_TEXT)):
+        if rx.match(message):
+            return kind, text.format(**fill)
+    return None

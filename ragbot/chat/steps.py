@@ -110,7 +110,8 @@ class Disambiguation:
 @dataclass(frozen=True)
 class FastPath:
     """An answer that needs no model: kind "faq" (a stored answer whose question matches, verbatim),
-    "override" (a curated answer, verbatim, no sources; `note` says which), "summary" (key terms
+    "override" (a curated answer, verbatim, no sources; `note` says which), "small_talk" (a fixed
+    reply to a greeting, thanks, goodbye or "are you a bot?"), "summary" (key terms
     of a named document, quoted), "listings" (a listing search or follow-up, chat/listings.py) or
     "showing" (a showing request for the leasing team); text cites hits as [n] = hits[n-1]."""
 
@@ -296,6 +297,17 @@ def override(ctx: TurnContext, u: Understanding) -> FastPath | None:
                                               f"ratio {m.ratio:.0f})")
 
 
+def small_talk(ctx: TurnContext, u: Understanding) -> FastPath | None:
+    """A message that is only a greeting, thanks or goodbye, or asks whether it is talking to a
+    bot, answered with a fixed reply (prompts.small_talk_reply) before retrieval; None otherwise."""
+    bot_check = "bot_check" in u.intents and "human" not in u.intents
+    found = prompts.small_talk_reply(u.question, ctx.config.prompt, bot_check=bot_check)
+    if found is None:
+        return None
+    kind, text = found
+    return FastPath("small_talk", text, (), f"{kind}: a fixed reply, no retrieval")
+
+
 def summary(ctx: TurnContext, u: Understanding, r: Retrieval) -> FastPath | None:
     """A broad request about one named document or property ("tell me about the Ontario lease"):
     its key terms (SUMMARY_TOPICS), each the best sentence of that document for the topic when it
@@ -402,6 +414,7 @@ def gate_signals(ctx: TurnContext, u: Understanding, r: Retrieval | None = None,
     if fast is not None:
         s.update(faq_match=fast.kind == "faq", summary=fast.kind == "summary", groundedness=1.0, cited=True,
                  override=fast.note if fast.kind == "override" else None,
+                 small_talk=fast.note if fast.kind == "small_talk" else None,
                  listings=fast.note if fast.kind == "listings" else None,
                  showing=fast.note if fast.kind == "showing" else None)
     if d is not None and v is not None:

@@ -21,7 +21,7 @@ from ragbot.chat.gate import GateResult, decide, precheck
 from ragbot.chat.retrieval import group_of
 from ragbot.chat.steps import (Draft, Retrieval, TurnContext, TurnRequest, Understanding,
                                Verification, disambiguate, fast_path, gate_signals, generate, listing_search, override,
-                               retrieve, summary, understand,
+                               retrieve, small_talk, summary, understand,
                                verify)
 from ragbot.types import Decision, Hit, Source
 
@@ -55,7 +55,7 @@ def run_turn(ctx: TurnContext, req: TurnRequest, emit: Callable[[Any], None] | N
     """Run the steps and the gate for one message (module docstring)."""
     emit = emit or (lambda event: None)
     u = understand(ctx, req)
-    curated = override(ctx, u)
+    curated = override(ctx, u) or small_talk(ctx, u)
     if curated is not None:  # before retrieval; intents and emergencies still win in the gate
         return _finish(ctx, emit, precheck(gate_signals(ctx, u, fast=curated), ctx.config.gate), u, None, (),
                        text=curated.text)
