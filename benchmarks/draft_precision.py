@@ -44,18 +44,17 @@ DEFAULT_LABELLED = REPO / "eval" / "drafts_labelled.jsonl"
 
 @dataclass(frozen=True)
 class LabelledDraft:
-    """One labelled draft: key (unique), split ("tune" | "heldout" | ""), file, question, draft
-    (trimmed), label (LABELS), reason (one line), signals (GateSignals.to_dict())."""
+    """One labelled draft (fields below)."""
 
-    key: str
-    split: str
-    file: str
+    key: str  # "<file stem>:<case id>:t<temperature>", unique
+    split: str  # "tune" | "heldout" | "" (files without a split)
+    file: str  # the eval file the case came from
     question: str
-    draft: str
-    label: str
-    reason: str
-    signals: dict
-    quotes: tuple[str, ...] = ()
+    draft: str  # the trimmed draft a reply would lead with
+    label: str  # one of LABELS
+    reason: str  # the labeller's one line
+    signals: dict  # GateSignals.to_dict() as recorded
+    quotes: tuple[str, ...] = ()  # the quoted sentences, best first
 
 
 @dataclass(frozen=True)

@@ -75,19 +75,19 @@ from ragbot.util import iter_jsonl_objects
 
 _MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 _ONGOING = re.compile(r"\b(?:since|for\s+the\s+(?:past|last))\s+(?:last\s+\w+|yesterday|this\s+\w+|\w+day|\w+\s+\w+s?)", re.I)
-_PAST = re.compile(
+_PAST = re.compile(  # "last week", "yesterday", "two years ago", "in March", "from the spring storms"
     r"\b(?:last\s+(?:week|month|year|night|winter|summer|spring|fall|autumn|time|weekend)|yesterday|"
     r"(?:\d+|a|an|one|two|three|four|five|few|couple\s+of)\s+(?:days?|weeks?|months?|years?)\s+ago|"
     rf"earlier\s+this\s+(?:week|month|year)|in\s+(?:{_MONTHS})|from\s+the\s+\w+\s+storms?)\b", re.I)
-_RESOLVED = re.compile(
+_RESOLVED = re.compile(  # "all fine now", "went away", "was fixed", "turned out to be faulty", "remember the flood"
     r"\b(?:all\s+(?:fine|good|ok|okay|clear)|(?:went|has\s+gone|is\s+gone)\s+away|(?:was|were|has\s+been|have\s+been)\s+"
     r"(?:fixed|repaired|resolved|sorted)|false\s+alarm|(?:said|turned\s+out)\s+(?:it\s+was|to\s+be)\s+\w+|remember\s+the)"
     r"(?:\s+now)?\b", re.I)
-_INFO = re.compile(
+_INFO = re.compile(  # "what should I do if I smell gas?", "where is the nearest extinguisher?", "is that normal?"
     r"^\W*(?:what\s+(?:should|do|would|can)\s+(?:i|we)\s+do\s+(?:if|when|in\s+case)|what\s+happens\s+if|in\s+case\s+of|"
     r"where\s+(?:is|are)\s+the\b|is\s+there\s+(?:a|an)\s+(?:fire\s+escape|extinguisher|emergency\s+exit)|"
     r"how\s+do\s+i\s+(?:test|check|replace|reset))|\bis\s+(?:that|this|it)\s+normal\b", re.I)
-_LIVE = re.compile(
+_LIVE = re.compile(  # "still", "right now", "I'm trapped", "is pouring": a danger now
     r"\b(?:right\s+now|now|still|currently|again|at\s+the\s+moment|tonight|help|hurry|asap|immediately|"
     r"(?:am|is|are|i'm|we're|he's|she's)\s+(?:trapped|stuck|locked)|(?:is|are)\s+\w+ing)\b", re.I)
 
