@@ -105,7 +105,7 @@ class PostgresConfig(_Model):
     hnsw_ef_construction: int = Field(64, ge=8, le=1000, description="HNSW build beam (pgvector default 64)")
     hnsw_ef_search: int = Field(100, ge=1, le=1000, description="HNSW search beam; raised to k when smaller")
     exact_scan_max: int = Field(
-        20_000, ge=0, description="scoped searches over at most this many chunks scan them exactly; larger scopes "
+        100_000, ge=0, description="scoped searches over at most this many chunks scan them exactly; larger scopes "
         "use HNSW with iterative scans (measured in benchmarks/bench_backends.py, docs/deploy.md)")
     max_scan_tuples: int = Field(20_000, ge=1, description="hnsw.max_scan_tuples of an iterative scan")
     build_memory_mb: int = Field(

@@ -40,7 +40,7 @@ class PgVectorIndex:
     kind = "pgvector-hnsw"
 
     def __init__(self, conn, dim: int, hnsw_m: int = 16, ef_construction: int = 64, ef_search: int = 100,
-                 exact_scan_max: int = 20_000, max_scan_tuples: int = 20_000, count_sql: str | None = None,
+                 exact_scan_max: int = 100_000, max_scan_tuples: int = 20_000, count_sql: str | None = None,
                  build_memory_mb: int = 1024):
         self.conn = conn
         self.build_memory_mb = int(build_memory_mb)
