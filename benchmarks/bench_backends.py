@@ -359,8 +359,9 @@ def bench_workers(dsn: str, seconds: float = 20.0) -> dict:
 
 
 def _drive(bases: list[str], questions: list[str], seconds: float, clients: int) -> dict:
-    """`clients` threads, spread over `bases`, each in its own conversation, posting FAQ questions
-    for `seconds`; returns turns, answers by rule, errors and latency percentiles."""
+    """`clients` threads, spread over `bases`, posting FAQ questions for `seconds` to
+    /v1/chat/completions, each turn a new conversation; returns turns per second, answers by
+    rule, errors and latency percentiles."""
     import threading
 
     import httpx
@@ -371,18 +372,18 @@ def _drive(bases: list[str], questions: list[str], seconds: float, clients: int)
     def client(i: int) -> None:
         base = bases[i % len(bases)]
         with httpx.Client(timeout=60, trust_env=False) as http:
-            sid = http.post(f"{base}/api/conversations", json={}).json()["session_id"]
             n = i
-            while time.perf_counter() < t_end:
+            while time.perf_counter() < t_end:  # one conversation per turn (no session_id): no history, no handoff lock
                 t = time.perf_counter()
-                r = http.post(f"{base}/api/conversations/{sid}/messages", json={"text": questions[n % len(questions)]})
+                r = http.post(f"{base}/v1/chat/completions",
+                              json={"model": "ragbot", "messages": [{"role": "user", "content": questions[n % len(questions)]}]})
                 ms = (time.perf_counter() - t) * 1000
                 with lock:
                     if r.status_code != 200:
                         errors[0] += 1
                         continue
                     turns[0] += 1
-                    rule = r.json()["rule"]
+                    rule = r.json()["ragbot"]["rule"]
                     rules[rule] = rules.get(rule, 0) + 1
                     lat.append(ms)
                 n += 1
@@ -513,8 +514,8 @@ def markdown(storage: list[dict], generation: dict | None, workers: dict | None 
             lines.append(f"| {n} | {w['turns_per_s']:.1f} | {w['faq_share']:.0%} | {w['model_calls']} |")
     if serve_workers:
         lines += ["", "Non-model turns over HTTP (`ragbot serve` processes on one Postgres KB of knowledge/ with MiniLM "
-                  "and Postgres state; 8 concurrent conversations posting the FAQ questions that the FAQ fast path answers, "
-                  "clients on the same 2 cores):",
+                  "and Postgres state; 8 concurrent clients posting, each turn in a new conversation through "
+                  "/v1/chat/completions, the FAQ questions that the FAQ fast path answers; clients on the same 2 cores):",
                   "", "| ragbot serve processes | turns/s | p50 / p95 ms | answers by rule | errors |", "|---|---|---|---|---|"]
         for n, w in serve_workers.items():
             rules = ", ".join(f"{k} {v}" for k, v in sorted(w["rules"].items()))
