@@ -107,7 +107,7 @@ DATA_PATH = Path(__file__).resolve().parent / "data" / "urgency_messages.jsonl"
 REQUIRED_CATEGORIES = ("no_heat", "flood", "sewage", "no_water", "gas", "carbon_monoxide", "fire_smoke",
                        "electrical", "lockout_night", "elevator_entrapment", "break_in", "maintenance",
                        "question", "hypothetical", "past_event")
-MODEL_VERSION = "urgency-lr-2"  # part of the cache key: bump when fitting changes
+MODEL_VERSION = "urgency-lr-3"  # part of the cache key: bump when fitting changes (3: not_live in the threshold search)
 N_HASHED = 4096  # hashed word features beside the embedding
 C_CATEGORY = 100.0  # inverse regularisation, from group folds of the train split (module docstring)
 _SCENARIO = re.compile(r"^[a-z_]+-(\d+)$")
