@@ -33,3 +33,18 @@ def handle_errors(fn):
             typer.echo(f"error: {e}", err=True)
             raise typer.Exit(2)
     return wrapper
+
+
+def open_state(kb: str, config: str | None = None):
+    """The state database of the KB at `kb` (a directory's state.sqlite, or a postgresql:// KB's
+    state schema, named by the `--config` file's kb.postgres.schema_name). Raises
+    KnowledgeBaseError when `kb` is neither a directory nor a postgresql:// URL."""
+    from pathlib import Path
+
+    from ragbot.errors import KnowledgeBaseError
+    from ragbot.kb.postgres import is_postgres_url
+    from ragbot.state.postgres import open_state_db
+
+    if not is_postgres_url(kb) and not Path(kb).is_dir():
+        raise KnowledgeBaseError(f"no knowledge base at {kb}; build one with `ragbot ingest PATH --kb {kb}`")
+    return open_state_db(kb, config_file=config)

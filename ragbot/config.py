@@ -347,8 +347,8 @@ class BotConfig(_Model):
         or defaults when a KB has none. Raises ConfigError naming the file and field when it is
         invalid, or when an explicitly given file does not exist."""
         path = config_path(kb_dir, config_file)
-        explicit = config_file or os.environ.get(CONFIG_ENV)
-        if path is not None and explicit and not path.is_file():
+        explicit = bool(config_file or os.environ.get(CONFIG_ENV))  # config_path took this file
+        if explicit and not path.is_file():
             raise ConfigError(f"config file {path} (from {'--config' if config_file else CONFIG_ENV}) does not exist; "
                               "give the path of a BotConfig JSON file")
         return load_json_model(cls, path) if path is not None and path.is_file() else cls()

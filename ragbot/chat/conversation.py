@@ -40,7 +40,7 @@ def _locked(method):
     server's threads crashes or loses writes without it (seen under the serve benchmark)."""
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
-        with self.__dict__.setdefault("_lock", threading.RLock()):
+        with self._lock:
             return method(self, *args, **kwargs)
     return wrapper
 
@@ -53,6 +53,7 @@ class SessionStore:
 
     def __init__(self, path: str | Path):
         self.path = str(path)
+        self._lock = threading.RLock()
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30)

@@ -53,12 +53,10 @@ def build_state(bot, settings: ServeSettings, webhook=None) -> ServerState:
     from ragbot.server.limits import KeyedLocks, RateLimiter, Serialized
     from ragbot.server.metrics import Metrics
     from ragbot.server.pool import ModelPool
-    from ragbot.state.feedback import FeedbackStore
     from ragbot.state.keys import KeyStore
-    from ragbot.state.postgres import open_state_db
     from ragbot.state.tickets import TicketStore
 
-    db = getattr(bot, "state", None) or open_state_db(bot.kb.root if bot.kb.root is not None else bot.kb.storage.location)
+    db = bot.state
     if not isinstance(bot.generator, ModelPool):
         bot.generator = ModelPool([bot.generator], settings.queue_size, settings.queue_timeout_s)
     if not isinstance(bot.sessions, Serialized) and not getattr(bot.sessions, "thread_safe", False):
@@ -72,7 +70,7 @@ def build_state(bot, settings: ServeSettings, webhook=None) -> ServerState:
     if webhook is not None and webhook not in bot.handlers:
         bot.handlers.append(webhook)
     return ServerState(
-        bot=bot, settings=settings, keys=KeyStore(db), tickets=tickets, owners=OwnerStore(db), feedback=getattr(bot, "feedback_store", None) or FeedbackStore(db),
+        bot=bot, settings=settings, keys=KeyStore(db), tickets=tickets, owners=OwnerStore(db), feedback=bot.feedback_store,
         pool=bot.generator,
         metrics=Metrics(bot.generator), executor=ThreadPoolExecutor(settings.threads(), thread_name_prefix="ragbot-turn"),
         rate_key=RateLimiter(settings.rate_key_per_min), rate_session=RateLimiter(settings.rate_session_per_min),
@@ -82,16 +80,7 @@ def build_state(bot, settings: ServeSettings, webhook=None) -> ServerState:
 def load_models(state: ServerState) -> None:
     """Load the embedder and every generator instance once (in order), then mark the worker ready."""
     try:
-        bot = state.bot
-        if hasattr(bot, "warm_up"):
-            bot.warm_up()
-        emb = bot.kb.embedder
-        if hasattr(emb, "warm_up"):
-            emb.warm_up()
-        emb.embed_query("warm up")
-        if hasattr(bot, "urgency_classifier"):  # fitted on first use otherwise: the first turns would wait
-            bot.urgency_classifier()
-        state.pool.warm_up()
+        state.bot.warm_up()  # embedder, every pooled generator, urgency classifier: none waits for the first turn
         state.ready.set()
         log.info("models loaded; ready")
     except Exception as e:  # reported by /readyz and by every turn

@@ -10,28 +10,17 @@ from typing import List, Optional
 
 import typer
 
-from ragbot.cli_common import CONFIG_OPT, handle_errors
+from ragbot.cli_common import CONFIG_OPT, KB_OPT, handle_errors, open_state
 
 
 keys_app = typer.Typer(help="API keys of `ragbot serve` (only their SHA-256 hashes are stored).",
                        no_args_is_help=True, add_completion=False)
 
-KB_OPT = typer.Option(..., "--kb", help="knowledge-base directory or postgresql:// DSN")
-
-
-
 
 def _keys(kb: str, config: str | None = None):
-    from pathlib import Path
-
-    from ragbot.errors import KnowledgeBaseError
-    from ragbot.kb.postgres import is_postgres_url
     from ragbot.state.keys import KeyStore
-    from ragbot.state.postgres import open_state_db
 
-    if not is_postgres_url(kb) and not Path(kb).is_dir():
-        raise KnowledgeBaseError(f"no knowledge base at {kb}; build one with `ragbot ingest PATH --kb {kb}`")
-    return KeyStore(open_state_db(kb, config_file=config))
+    return KeyStore(open_state(kb, config))
 
 
 def _shown(kb: str) -> str:

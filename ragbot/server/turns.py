@@ -96,7 +96,7 @@ async def events(state, req: TurnRequest, streamed: bool = True) -> AsyncIterato
             state.metrics.ttft.observe(time.perf_counter() - t0)
             first = False
         if hasattr(item, "reply"):
-            on_reply(state, req, item.reply, time.perf_counter() - t0)
+            on_reply(state, item.reply, time.perf_counter() - t0)
         yield item
 
 
@@ -111,7 +111,7 @@ async def ask(state, req: TurnRequest):
     return reply
 
 
-def on_reply(state, req: TurnRequest, reply, seconds: float) -> None:
+def on_reply(state, reply, seconds: float) -> None:
     """Metrics, and the reply's sources and options for the transcript (Bot itself records the
     turn in its turn log, which feedback refers to)."""
     state.metrics.observe_turn(reply, seconds)

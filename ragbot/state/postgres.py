@@ -219,6 +219,7 @@ def postgres_session_store(db: PostgresStateDB):
     class PostgresSessionStore(SessionStore):
         def __init__(self, db: PostgresStateDB):  # noqa: D401 - SessionStore with `db` as its connection
             self.path = db.location
+            self._lock = threading.RLock()
             self._conn = db
             db.executescript(_SCHEMA)
             self._migrate()

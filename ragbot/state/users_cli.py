@@ -10,40 +10,28 @@ JSON object on stdout; errors print `error: ...` on stderr, exit code 2.
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Optional
 
 import typer
 
-from ragbot.cli_common import handle_errors, emit
-
-from ragbot.errors import InputError
+from ragbot.cli_common import CONFIG_OPT, JSON_OPT, KB_OPT, emit, handle_errors, open_state
 
 users_app = typer.Typer(help="Users' saved preferences (budget, bedrooms, pets, city, language, contact).",
                         no_args_is_help=True, add_completion=False)
-KB_OPT = typer.Option(..., "--kb", help="knowledge-base directory or postgresql:// KB")
-JSON_OPT = typer.Option(False, "--json", help="print one JSON object on stdout")
 
 
-
-
-def _store(kb: str):
-    from ragbot.kb.postgres import is_postgres_url
-    from ragbot.state.postgres import open_state_db
+def _store(kb: str, config: str | None = None):
     from ragbot.state.users import UserStore
 
-    if not is_postgres_url(kb) and not Path(kb).is_dir():
-        raise InputError(f"--kb {kb}: no such directory; pass the knowledge-base directory")
-    return UserStore(open_state_db(kb))
-
-
+    return UserStore(open_state(kb, config))
 
 
 @users_app.command("show")
 @handle_errors
 def show(user_id: str = typer.Argument(..., help="the user id (as in ask --user)"), kb: str = KB_OPT,
-         json_out: bool = JSON_OPT):
+         config: Optional[str] = CONFIG_OPT, json_out: bool = JSON_OPT):
     """Print a user's saved preferences, each with the (scrubbed) message that stated it."""
-    profile = _store(kb).get(user_id)
+    profile = _store(kb, config).get(user_id)
     if json_out:
         emit(profile.to_dict())
         return
@@ -57,9 +45,10 @@ def show(user_id: str = typer.Argument(..., help="the user id (as in ask --user)
 
 @users_app.command("forget")
 @handle_errors
-def forget(user_id: str = typer.Argument(..., help="the user id"), kb: str = KB_OPT, json_out: bool = JSON_OPT):
+def forget(user_id: str = typer.Argument(..., help="the user id"), kb: str = KB_OPT,
+           config: Optional[str] = CONFIG_OPT, json_out: bool = JSON_OPT):
     """Delete every saved preference of a user."""
-    n = _store(kb).forget(user_id)
+    n = _store(kb, config).forget(user_id)
     if json_out:
         emit({"user_id": user_id, "deleted": n})
     else:
@@ -68,9 +57,9 @@ def forget(user_id: str = typer.Argument(..., help="the user id"), kb: str = KB_
 
 @users_app.command("list")
 @handle_errors
-def list_users(kb: str = KB_OPT, json_out: bool = JSON_OPT):
+def list_users(kb: str = KB_OPT, config: Optional[str] = CONFIG_OPT, json_out: bool = JSON_OPT):
     """User ids with saved preferences, most recently updated first."""
-    users = _store(kb).users()
+    users = _store(kb, config).users()
     if json_out:
         emit({"users": users})
     else:

@@ -24,8 +24,7 @@ from typing import List, Optional
 
 import typer
 
-from ragbot.cli_common import handle_errors, emit
-
+from ragbot.cli_common import JSON_OPT, SCOPE_OPT, emit, handle_errors
 from ragbot.errors import InputError
 
 feedback_app = typer.Typer(help="Ratings and corrections of bot replies.", no_args_is_help=True, add_completion=False)
@@ -34,12 +33,6 @@ overrides_app = typer.Typer(help="Curated answers served verbatim before retriev
 sessions_app = typer.Typer(help="Retention and data-subject requests.", no_args_is_help=True, add_completion=False)
 
 KB_OPT = typer.Option(..., "--kb", help="knowledge-base directory (its state.sqlite holds the state)")
-SCOPE_OPT = typer.Option(None, "--scope", help="key=value scope, repeatable (e.g. property=oak-street)")
-JSON_OPT = typer.Option(False, "--json", help="print one JSON object on stdout")
-
-
-
-
 
 
 def _stores(kb: str):
