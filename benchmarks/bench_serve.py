@@ -25,10 +25,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import REPO, machine, write_result  # noqa: E402
+from benchmarks.common import CACHE, REPO, machine, write_result  # noqa: E402
 from ragbot.testing import free_port  # noqa: E402
 
-CACHE = REPO / "benchmarks" / ".cache"
 PROPERTIES = ("oak-street", "pine-avenue")
 # Questions the bundled knowledge/ answers with the model (benchmarks/results/turn_latency.json),
 # per property; FAQ questions from the company FAQ (fast path, no model); handoff requests.
@@ -169,9 +168,7 @@ def run_inprocess_phase(kb_dir: Path, plan) -> dict:
 
     config = BotConfig.load(kb_dir)  # the same llama.cpp threads as the server's default
     config.generator.n_threads = default_threads(len(os.sched_getaffinity(0)), 1, 1)
-    bot = Bot.open(kb_dir, config=config, handlers=[])
-    bot.generator.warm_up()
-    bot.kb.embedder.warm_up()
+    bot = Bot.open(kb_dir, config=config, handlers=[]).warm_up()  # as the server does: urgency classifier too
     rows, t0 = [], time.perf_counter()
     for prop, questions in plan:
         sid = bot.new_session(scope={"property": prop})

@@ -175,11 +175,12 @@ def listing_turn(ctx, u, state: Mapping[str, Any] | None, preferences: Mapping[s
     if cat is None or cat.count == 0:
         return None
     shown = list(state.get("shown") or [])
-    own = parse(q, None, cat.cities, cat.neighbourhoods, [s.get("fields") or {} for s in shown])
+    own = parse(q, None, cat.cities, cat.neighbourhoods, shown_fields(state))
     pending = state.get("showing")
-    if pending and turn_index <= int(pending.get("asked_at", -9)) + 2 and prefs_mod.contacts(q):
+    contact = prefs_mod.contacts(q) if pending else None  # PII detection: once, and only when one is awaited
+    if pending and turn_index <= int(pending.get("asked_at", -9)) + 2 and contact:
         return _showing(ctx, cat, state, pending["listing"], availability(q) or pending.get("availability"),
-                        prefs_mod.contacts(q), preferences)
+                        contact, preferences)
     if is_showing_request(q) and not own.constraints:
         return _showing_request(ctx, cat, state, own, q, preferences, turn_index)
     if own.ordinal is not None and shown and not own.constraints:
