@@ -2,8 +2,11 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-# llama.cpp's native build emits AMX instructions that crash some CPUs (SIGILL); build portable AVX2/AVX512.
-CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=ON -DGGML_AVX512_VNNI=ON
+# llama.cpp's native build emits AMX instructions that crash some CPUs (SIGILL); build portable AVX2, plus
+# AVX512 only where this CPU has it (an AVX512 build dies with SIGILL on AVX2-only machines, seen here).
+HAS_AVX512 := $(shell grep -qw avx512f /proc/cpuinfo 2>/dev/null && echo ON || echo OFF)
+HAS_VNNI := $(shell grep -qw avx512_vnni /proc/cpuinfo 2>/dev/null && echo ON || echo OFF)
+CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=$(HAS_AVX512) -DGGML_AVX512_VNNI=$(HAS_VNNI)
 export CMAKE_ARGS
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
