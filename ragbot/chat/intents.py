@@ -92,7 +92,10 @@ PATTERNS: Mapping[str, tuple[re.Pattern, ...]] = MappingProxyType({
         r"\b(?:call(?:ed)?|need)\s+(?:911|an\s+ambulance)\b",
     ),
     "legal": _rx(
-        r"\b(?:lawyer|lawyers|solicitor|lawsuit|litigation|small\s+claims)\b",
+        r"\b(?:lawyer|lawyers|solicitor|lawsuit|litigation|small\s+claims|paralegals?|legal\s+clinic)\b",
+        r"\b(?:filing|file|filed|lodging|lodge|bringing|bring)\s+(?:a\s+)?(?:claim|complaint|case|application)?\s*"
+        r"(?:against|with)\s+(?:him|her|them|you|the\s+landlord|my\s+landlord|\w+)\s+(?:at|with|in|before)\s+"
+        r"(?:the\s+)?(?:tribunal|court|board)\b|\b(?:filing|filed)\s+(?:against|with)\s+\w+\s+at\b",
         # "court" and "tribunal" only as a threat or a proceeding: "Cedar Court" is a property and
         # "which tribunal handles disputes under the agreement?" is a question about the document
         r"\b(?:take|taking|took|see|seeing|go|going|drag|dragging|haul)\s+(?:\w+\s+){0,2}to\s+(?:court|the\s+tribunal)\b",
@@ -174,6 +177,10 @@ PATTERNS: Mapping[str, tuple[re.Pattern, ...]] = MappingProxyType({
         r"^\s*state\s+that\b|\b(?:additional|new)\s+instructions?\b|(?:^|\\n|\n)\s*instructions?\s*:",
         r"\binformation\s+in\s+the\s+prompt\b|\bdocument\s+context\b|\bcontext\s*:\s*\{|\$[a-z]\w*\s*[:=]",
         r"(?:\b\w\s){8,}",
+        # fake markup and role headers that try to close the passages or open a new system turn
+        r"</?\s*(?:passages?|system|documents?|context|instructions?|user|assistant)\s*>|"
+        r"\bnew\s+system\s+(?:message|note|override|update|notice)\b|\bsystem\s+(?:message|override)\s*:|"
+        r"\b(?:answer|reply\s+to|respond\s+to)\s+every\s+(?:question|message)\s+with\b",
         r"\btheoretical\s+world\b|\b(?:or\s+you\s+(?:will\s+)?die|oder\s+du\s+stirbst)\b",
         r"\b(?:two|zwei)\s+(?:actors|people|persons|personen|schauspieler)\b.{0,60}\b(?:film|movie)\b|"
         r"\b(?:leading|main)\s+roles\b|\bhauptrollen?\b",
