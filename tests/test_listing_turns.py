@@ -137,6 +137,36 @@ def test_the_second_one_resolves_to_that_listing(bot):
     assert "no fifth one" in r.text and not r.sources
 
 
+def test_a_question_presuming_one_listing_that_several_fit_asks_which_one(bot):
+    """"the two-bedroom in Tucson" is one home (A9); "the two-bedroom in Phoenix" fits six, so the
+    bot asks which, offering the cheapest; picking one by its position answers from that row."""
+    two_br_phoenix = matching(lambda r: r["bedrooms"] == 2 and r["city"] == "phoenix")
+    sid = bot.new_session()
+    r = bot.ask("How much is the two-bedroom in Phoenix?", session=sid)
+    assert r.decision is Decision.CLARIFY and r.rule == "listing_choice", r.reason
+    assert f"{len(two_br_phoenix)} listings fit" in r.reason
+    assert [s.source for s in r.sources] == two_br_phoenix[:3]
+    assert "Roosevelt two-bedroom" in r.text and "$1,200" in r.text  # the cheapest ones are offered
+    r = bot.ask("the second one", session=sid)
+    assert r.decision is Decision.ANSWER and [s.source for s in r.sources] == [two_br_phoenix[1]], r.reason
+    assert "1,290" in r.text
+
+
+def test_a_question_about_the_one_listing_that_fits_is_answered_from_its_row(bot):
+    r = bot.ask("What's the monthly rent of the two-bedroom in Tucson?")
+    assert r.decision is Decision.ANSWER and r.rule == "grounded_answer", r.reason
+    assert {s.source for s in r.sources} == {f"{CSV_NAME}#A9"} and "1,100" in r.text
+    r = bot.ask("Does the studio in Tempe allow dogs?")
+    assert r.decision is Decision.ANSWER and r.text.startswith("No."), r.text
+    assert {s.source for s in r.sources} == {f"{CSV_NAME}#A11"}
+
+
+def test_an_indefinite_or_searching_question_stays_a_listing_search(bot):
+    for q in ("How much is rent for a two-bedroom in Phoenix?", "Show me the two-bedroom apartments in Phoenix"):
+        r = bot.ask(q)
+        assert r.decision is Decision.ANSWER and r.rule == "listings", (q, r.reason)
+
+
 def test_a_pet_policy_question_is_not_a_listing_search(bot):
     r = bot.ask("Are dogs allowed at Camelback Court?")
     assert r.rule != "listings"

@@ -57,6 +57,16 @@ allow allows allowing allowed pet pets friendly place places home homes house ho
 unit units listing listings rent rental rentals room rooms studio studios bedroom bedrooms bed beds bath baths
 bathroom bathrooms cheap cheaper cheapest nice good great month monthly night nightly per instead else more
 tell other options option price prices budget under over below above least most max min sq ft square feet""".split())
+# "the studio in Tempe", "the Lakeside place": a question that presumes one listing
+_ONE_HOME = (r"(?:apartment|apt|home|house|unit|listing|place|studio|loft|condo|townhome|townhouse|flat|duplex|"
+             r"cottage|bungalow|(?:\d|one|two|three|four|five)[- ]?(?:bed(?:room)?|br|bd))")
+_DEFINITE_ONE = re.compile(rf"\b(?:the|that|this)\s+(?:(?!(?:a|an|for|of|in|at|on|to|with|per|is|are)\b)[\w,.'-]+\s+)"
+                           rf"{{0,3}}?{_ONE_HOME}\b(?![s-])", re.I)
+_NAMED_HOME = re.compile(r"\b(?:[Tt]he|[Tt]hat|[Tt]his)\s+((?:[A-Z][\w'&.-]*,?\s+){0,4}[A-Z][\w'&.-]*)(?:\s+([\w-]+))?")
+_ONE_HOME_WORD = re.compile(rf"^{_ONE_HOME}$", re.I)
+_SEARCHING = re.compile(r"\b(?:any|anything|show me|list|looking for|look for|search|find|available|vacan\w*|do you "
+                        r"have|have you got|options?|cheapest|cheaper|under|below|less than|at most|sort|which ones|"
+                        r"compare|all)\b", re.I)
 _PROPERTY_WORDS = re.compile(r"\b(?:the|apartments?|lofts?|townhomes?|townhouses?|homes?|residences?|suites?)\b")
 
 
@@ -141,6 +151,26 @@ def is_search(own: ListingQuery, question: str, names: Sequence[str] = ()) -> bo
     return bool(_SEARCH_WORDS.search(text))
 
 
+def presumes_one(own: ListingQuery, question: str) -> str | None:
+    """How a question that asks about one listing locates it, or None: "constraints" when it
+    refers to one home by kind and place ("What is the rent of the studio in Tempe?", "Does the
+    two-bedroom in Mesa take dogs?"), or the capitalised name it gives the home ("What's the
+    minimum stay at the Lakeside apartment?" -> "Lakeside"; "the Old Mill Cottage" -> "Old Mill
+    Cottage"). Search wording ("any", "show me", "under $900") is a search,
+    not a reference to one home."""
+    if _SEARCHING.search(question):
+        return None
+    if [c for c in own.constraints if not _asked(c)] and _DEFINITE_ONE.search(question):
+        return "constraints"
+    for m in _NAMED_HOME.finditer(question):
+        run, after = m.group(1).strip(" ,"), m.group(2) or ""
+        if _ONE_HOME_WORD.match(run.split()[-1]) and len(run.split()) >= 2:  # "the Old Mill Cottage"
+            return run
+        if _ONE_HOME_WORD.match(after):  # "the Short North apartment"
+            return run
+    return None
+
+
 def property_constraint(question: str, properties: Sequence[str]) -> Constraint | None:
     """A listing `property` the question names ("Oak Street" for "oak street apartments")."""
     text = question.lower()
@@ -187,6 +217,11 @@ def listing_turn(ctx, u, state: Mapping[str, Any] | None, preferences: Mapping[s
         return _detail(ctx, cat, state, own.ordinal)
     names = [g.label for g in ctx.catalog] + [a for g in ctx.catalog for a in g.aliases] + list(cat.properties)
     prop = property_constraint(q, cat.properties)
+    how = None if shown else presumes_one(own, q)
+    if how is not None:
+        choice = _which_one(ctx, cat, own, how, prop, u.scope, state)
+        if choice is not None:
+            return choice
     if not is_search(own, q, names):
         return None
     return _search(ctx, cat, state, q, prop, preferences, u.scope)
@@ -328,6 +363,48 @@ def _search(ctx, cat: ListingCatalog, state: dict, q: str, prop: Constraint | No
                                  intro)
         note = f"no listing matches {say.restate(query, period)}" + (f"; offered relaxation: {r.label}" if r else "")
     return FastPath("listings", text, tuple(hits), note, new_state)
+
+
+def _which_one(ctx, cat: ListingCatalog, own: ListingQuery, how: str, prop: Constraint | None,
+               scope: Mapping[str, str] | None, state: dict):
+    """For a question about one listing (`presumes_one` said how it is located): a
+    "listing_choice" FastPath when two or more listings fit (the gate asks which one, offering
+    the first `max_candidates`), a "listing_focus" one when exactly one does (retrieval then
+    answers from that listing alone), None when none does or the name is a property's or
+    document's, not a listing's ("the Oak Street apartment")."""
+    from ragbot.chat.gate import Candidate
+    from ragbot.chat.retrieval import named_groups
+    from ragbot.chat.steps import FastPath
+
+    phrase = None if how == "constraints" else how
+    if phrase and (any(not (g.source and "#" in g.source) for g in named_groups(phrase, ctx.catalog))
+                   or property_constraint(phrase, cat.properties)):
+        return None
+    kept = () if phrase else tuple(_exact_rooms(c) for c in own.constraints if not _asked(c))
+    query = ListingQuery(kept + ((prop,) if prop and not phrase else ()), SortKey("price", False))
+    res = ls.search(cat.conn, query, ctx.config.gate.max_candidates, cat.dialect, _listing_scope(cat, scope), None,
+                    relax=False, phrase=phrase)
+    if not res.total:
+        return None
+    items = [_item(m) for m in res.listings]
+    hits = _hits(ctx, cat, items)
+    where = f"the name {phrase!r}" if phrase else say.restate(query, say.query_period(query))
+    if res.total == 1:
+        return FastPath("listing_focus", "", tuple(hits), f"one listing fits {where}: {items[0]['title']}", state)
+    options = tuple(Candidate(label=f"{i['title']} ({say.key_facts(i['fields'])})", source=i["source"], score=1.0)
+                    for i in items)
+    return FastPath("listing_choice", "", tuple(hits), f"{res.total} listings fit {where}; the question presumes one",
+                    state, options)
+
+
+def _asked(c: Constraint) -> bool:
+    """A condition a question about one home asks about rather than finds it by (its pets, its price)."""
+    return c.field == "price" or c.field.endswith("_allowed") or c.field == "property"
+
+
+def _exact_rooms(c: Constraint) -> Constraint:
+    """"the one-bedroom" is a home with one bedroom, not "1+ bedrooms" as in a search."""
+    return Constraint(c.field, "=", c.value) if c.field in ("bedrooms", "bathrooms") and c.op == ">=" else c
 
 
 # ---------------------------------------------------------------- showings

@@ -60,6 +60,9 @@ def run_turn(ctx: TurnContext, req: TurnRequest, emit: Callable[[Any], None] | N
         return _finish(ctx, emit, precheck(gate_signals(ctx, u, fast=curated), ctx.config.gate), u, None, (),
                        text=curated.text)
     found = listing_search(ctx, u, req)
+    if found is not None and found.kind == "listing_focus":  # the one listing asked about: answer from it
+        u = replace(u, sources=tuple(h.chunk.source for h in found.hits), named=tuple(map(group_of, found.hits)))
+        found = None
     if found is not None:  # a listing search, follow-up or showing request: no retrieval, no model
         return _listing_finish(ctx, emit, precheck(gate_signals(ctx, u, fast=found), ctx.config.gate), u, found)
     r = retrieve(ctx, u)
@@ -121,7 +124,7 @@ def _finish(ctx: TurnContext, emit, result: GateResult, u: Understanding, r: Ret
 def _listing_finish(ctx: TurnContext, emit, pre: GateResult, u: Understanding, found) -> TurnOutcome:
     """A listing turn's outcome; its listing state is kept only when the gate took the listing
     answer (an intent or an emergency still wins)."""
-    ours = pre.rule in ("listings", "showing_request")
+    ours = pre.rule in ("listings", "showing_request", "listing_choice")
     o = _finish(ctx, emit, pre, u, None, found.hits if ours else (), text=found.text if ours else "")
     return replace(o, listing=found.state) if ours else o
 

@@ -134,10 +134,14 @@ def _condition(c: Constraint, d: Dialect) -> tuple[str, list[Any]]:
 
 
 def where_clause(constraints: Sequence[Constraint], d: Dialect = SQLITE, scope: Mapping[str, str] | None = None,
-                 doc_type: str = "listing") -> tuple[str, list[Any]]:
+                 doc_type: str = "listing", phrase: str | None = None) -> tuple[str, list[Any]]:
     """(SQL after WHERE, parameters) selecting the listing chunks that satisfy every constraint
-    (and every key=value of `scope`). Raises InputError for a malformed constraint or scope key."""
+    (and every key=value of `scope`, and whose text contains `phrase`, case-insensitive, when
+    given). Raises InputError for a malformed constraint or scope key."""
     conds, args = [f"doc_type = {d.param}"], [doc_type]
+    if phrase:
+        conds.append(f"LOWER(text) LIKE {d.param}")
+        args.append("%" + phrase.lower().replace("\\", "").replace("%", "").replace("_", "") + "%")
     for c in constraints:
         sql, a = _condition(c, d)
         conds.append(f"({sql})")
@@ -189,7 +193,7 @@ def count(conn, constraints: Sequence[Constraint], d: Dialect = SQLITE, scope: M
 
 def search(conn, query: ListingQuery, limit: int = 3, dialect: Dialect = SQLITE, scope: Mapping[str, str] | None = None,
            rank: Callable[[Sequence[int], int], Sequence[int]] | None = None, relax: bool = True,
-           price_period: str | None = "month") -> ListingResults:
+           price_period: str | None = "month", phrase: str | None = None) -> ListingResults:
     """Listings matching every constraint of `query`: the count of all and the top `limit`.
 
     conn: a DB-API connection (sqlite3, or psycopg with dialect=POSTGRES) to a chunk store
@@ -197,11 +201,12 @@ def search(conn, query: ListingQuery, limit: int = 3, dialect: Dialect = SQLITE,
     Order: query.sort (listings lacking the field last), else `rank(ids, limit)` -> ids best
     first (e.g. by similarity of query.free_text), else store order. relax: when nothing
     matches, look for the nearest relaxation (see Relaxation). price_period: for labels.
+    phrase: only listings whose text contains it (case-insensitive; "Short North").
     Raises InputError for limit < 1 or a malformed constraint.
     """
     if limit < 1:
         raise InputError(f"limit must be >= 1, got {limit}")
-    where, args = where_clause(query.constraints, dialect, scope)
+    where, args = where_clause(query.constraints, dialect, scope, phrase=phrase)
     total = int(_rows(conn, f"SELECT COUNT(*) FROM chunks WHERE {where}", args)[0][0])
     if total == 0:
         relaxation = nearest_relaxation(conn, query, dialect, scope, price_period) if relax else None
