@@ -248,10 +248,16 @@ class GateConfig(_Model):
     weight_logprob: float = Field(0.2, ge=0.0, description="weight of exp(mean_logprob) in the confidence")
     intent_confidence: float = Field(0.9, ge=0.0, le=1.0, description="confidence reported for an intent handoff")
     ambiguity_margin: float = Field(
-        0.05, gt=0.0, le=1.0,
+        0.15, gt=0.0, le=1.0,
         description="cosine gap within which best hits of different scopes/sources compete (the caller's candidate "
-                    "search); the gate's clarify confidence falls to 0.5 when the candidates span this much")
+                    "search); the gate's clarify confidence falls to 0.5 when the candidates span this much. 0.15: "
+                    "replayed on eval/trust_qa's tune split once competitors had to answer the question "
+                    "(Candidate.answers), 0.10-0.30 all gained there; 0.05 before")
     max_candidates: int = Field(3, ge=2, description="candidates named in a clarifying question")
+    company_faq_margin: float = Field(
+        0.02, ge=0.0, le=1.0,
+        description="a company-wide FAQ hit within this cosine of the top hit answers for every property: no "
+                    "clarifying question")
     min_clarify_quote_score: float = Field(
         0.45, ge=-1.0, le=1.0,
         description="a competitor is offered in a clarifying question only when its best sentence has at least "

@@ -96,6 +96,40 @@ def test_no_clarify_when_scope_given_or_single_candidate_or_not_ambiguous(kw):
     assert res.decision == Decision.ANSWER
 
 
+def _competitors(*answers):
+    return tuple(Candidate(label, f"{label}.md", score, quote=quote, quote_score=0.6, answers=a)
+                 for (label, score, quote), a in zip((("Oak Street", 0.70, "The pet deposit is $300."),
+                                                      ("Pine Avenue", 0.62, "The pet deposit is $500.")), answers))
+
+
+def test_competitors_within_the_margin_whose_quotes_answer_and_differ_clarify():
+    res = decide(good(top_score=0.70, competitors=_competitors(True, True)), GateConfig(ambiguity_margin=0.15))
+    assert res.decision == Decision.CLARIFY and [c.label for c in res.candidates] == ["Oak Street", "Pine Avenue"]
+    assert decide(good(top_score=0.70, competitors=_competitors(True, True)),
+                  GateConfig(ambiguity_margin=0.05)).decision == Decision.ANSWER  # 0.08 apart
+
+
+def test_a_competitor_whose_quote_does_not_answer_is_not_offered():
+    res = decide(good(top_score=0.70, competitors=_competitors(True, False)), GateConfig(ambiguity_margin=0.15))
+    assert res.decision == Decision.ANSWER
+
+
+@pytest.mark.parametrize("company,clarifies", [(0.69, False), (0.60, True), (None, True)])
+def test_a_company_wide_faq_answer_near_the_top_holds_for_every_property(company, clarifies):
+    s = good(top_score=0.70, competitors=_competitors(True, True), company_faq_score=company)
+    res = decide(s, GateConfig(ambiguity_margin=0.15, company_faq_margin=0.02))
+    assert (res.decision == Decision.CLARIFY) is clarifies
+
+
+def test_listing_choice_asks_which_listing():
+    opts = (Candidate("Listing 1 ($900/month)", "l.csv#1", 1.0), Candidate("Listing 2 ($950/month)", "l.csv#2", 1.0))
+    res = precheck(GateSignals(listing_choice="2 listings fit 1 bedroom, Mesa, AZ", candidates=opts), CFG)
+    assert res.decision == Decision.CLARIFY and res.rule == "listing_choice"
+    assert res.clarify_question == "Which listing is this about: Listing 1 ($900/month) or Listing 2 ($950/month)?"
+    assert precheck(GateSignals(listing_choice="x", candidates=opts, intents={"human": "a person"}),
+                    CFG).rule == "intent_human"
+
+
 def test_faq_fast_path_answers_without_generation():
     res = decide(GateSignals(top_score=0.8, faq_match=True), CFG)
     assert res.decision == Decision.ANSWER and res.rule == "faq"

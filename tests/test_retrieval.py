@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ragbot.kb.embedders import HashingEmbedder
-from ragbot.chat.retrieval import (ambiguity, competing, facts_differ, faq_match, group_for, group_of, humanize, named_groups, rewrite_query,
+from ragbot.chat.retrieval import (asks_field, field_words, ambiguity, competing, facts_differ, faq_match, group_for, group_of, humanize, named_groups, rewrite_query,
                               select_quotes)
 from ragbot.types import Chunk, Hit, Turn
 
@@ -102,3 +104,44 @@ def test_select_quotes_prefers_the_sentence_with_the_fact():
     quotes = select_quotes("How much is the security deposit?", hits, HashingEmbedder(256), n=1)
     assert len(quotes) == 1 and "$1,450" in quotes[0].text and quotes[0].hit == 0
     assert group_of(hits[0]).label == "Oak"
+
+
+def test_named_groups_ignores_common_listing_title_words_and_plural_generic_aliases():
+    groups = [group_for("l.csv#7", "listing", {}, {"name": "Short North Cozy, Clean Studio- Parking Included"}),
+              group_for("oak", "lease", {"property": "oak-street"},
+                        {"aliases": ["Oak Street Apartments Residential Lease Agreement"]}),
+              group_for("s.pdf", "lease", {}, {"aliases": ["one-page"]})]
+    named = [g.label for g in named_groups("Is a parking space included with the one-page apartment lease?", groups)]
+    assert named == [groups[2].label], named
+
+
+def test_an_untitled_listing_is_named_by_its_id_and_place():
+    g = group_for("uci.csv#5668626895", "listing", {}, {"id": "5668626895", "cityname": "Washington", "state": "DC"})
+    assert g.label == "Listing 5668626895 in Washington, DC"
+
+
+@pytest.mark.parametrize("question,line,asked", [
+    ("What's the monthly rent of the two-bedroom in Mesa, AZ?", "Price: $870", True),
+    ("What's the monthly rent of the two-bedroom in Mesa, AZ?", "Bedrooms: 2", False),  # locates, not asked
+    ("How many bedrooms does the listing in Oak Park, IL have?", "Bedrooms: 3", True),
+    ("What's the square footage of the apartment listed in Billings, MT?", "Square feet: 490", True),
+    ("Does the apartment allow dogs?", "Pets allowed: Cats,Dogs", True),
+    ("Does the apartment allow dogs?", "Location: Wenatchee, WA", False),
+    ("What is the late fee?", "The late fee is $50.", False),  # no "Label:" line
+])
+def test_asks_field(question, line, asked):
+    assert asks_field(line, field_words(question)) is asked
+
+
+def test_a_narrowed_search_drops_company_wide_hits_about_another_scope():
+    from ragbot.chat.steps import own_scope
+
+    oak = group_for("oak", "faq", {"property": "oak-street"}, {})
+    pine = group_for("pine", "faq", {"property": "pine-avenue"}, {})
+    hits = [_hit("Oak pets: cats only.", "oak_faq.md", 0.7, "faq", {"property": "oak-street"}),
+            _hit("Pine Avenue Lofts: $500 pet deposit.", "pine_avenue_lofts.html", 0.69, "marketing"),
+            _hit("Loft", "listings.csv#P1", 0.68, "listing", metadata={"name": "Loft with patio - Pine Avenue Lofts"}),
+            _hit("Q: How do I pay rent online?", "harborview_faq.csv", 0.6, "faq")]
+    kept = own_scope(hits, {"property": "oak-street"}, [oak, pine])
+    assert [h.chunk.source for h in kept] == ["oak_faq.md", "harborview_faq.csv"]
+    assert own_scope(hits, {}, [oak, pine]) == tuple(hits)

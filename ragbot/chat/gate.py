@@ -12,6 +12,8 @@
     a greeting, thanks, goodbye or "are you a bot?" alone  -> ANSWER with a fixed reply (small_talk)
     a showing request with its contact (chat/listings.py) -> HANDOFF to leasing (showing_request)
     a listing search / follow-up answered from the listings' fields -> ANSWER (listings)
+    a question presuming one listing that several fit ("the studio in Tempe")
+                                                      -> CLARIFY offering them (listing_choice)
     no retrieval, or top_score < min_retrieval_score and no document was named
                                                       -> HANDOFF  (out_of_scope)
  5. >= 2 clarify candidates (`clarify_candidates`: competitors within ambiguity_margin whose
@@ -67,7 +69,10 @@ class Candidate:
     label: what the user would pick ("Oak Street"); source: file name; score: cosine of its best
     hit; scope: the chunk scope it comes from ({"property": "oak"}); quote: its sentence that best
     supports an answer (what `retrieval.facts_differ` compares); quote_score: cosine of the
-    question and that sentence (None when no sentence was selected)."""
+    question and that sentence (None when no sentence was selected); answers: that sentence states a
+    value of the question's expected answer type or speaks of the asked thing
+    (`claims.quote_answers`; None: not checked). A competitor whose quote does not answer is no
+    reading of the question worth offering."""
 
     label: str
     source: str
@@ -75,6 +80,7 @@ class Candidate:
     scope: Mapping[str, str] = field(default_factory=dict)
     quote: str = ""
     quote_score: float | None = None
+    answers: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -111,7 +117,11 @@ class GateSignals:
     small_talk: which fixed reply (prompts.small_talk_reply) a greeting, thanks, goodbye or bot
     check got, or None.
     listings: what the listing step answered from the listings' typed fields (chat/listings.py),
-    or None. showing: the showing request handed to leasing, or None.
+    or None. showing: the showing request handed to leasing, or None. listing_choice: why the
+    question presumes one listing that several fit ("4 listings fit 0 bedrooms, Tempe, AZ"),
+    with the listings to offer in `candidates`; None otherwise. company_faq_score: cosine of the
+    best company-wide (unscoped) FAQ hit of an unnarrowed turn: within company_faq_margin of the
+    top, the company's own answer holds for every property and the question is not ambiguous.
     top_doc_type: doc_type of the best hit; the gate adds GateConfig.offset_<type> to top_score
     (`effective_top`) so listing rows and PDF clauses are judged on their own scale.
     The gate, not the turn, decides whether the draft is kept (GateResult.keep_draft).
@@ -146,6 +156,8 @@ class GateSignals:
     small_talk: str | None = None
     listings: str | None = None
     showing: str | None = None
+    listing_choice: str | None = None
+    company_faq_score: float | None = None
 
     def __post_init__(self):
         for name in ("top_score", "second_score", "mean_logprob", "min_logprob", "groundedness", "quote_score"):
@@ -269,13 +281,16 @@ def clarify_candidates(signals: GateSignals, config: GateConfig) -> tuple[Candid
     """The candidates a clarifying question offers: explicit `signals.candidates` when the caller
     judged the question ambiguous, else `retrieval.competing` over the recorded competitors with
     this config's margin, floor and cap (so a replay with another margin decides the same way a
-    live turn would). () when a scope or document narrowed the turn."""
+    live turn would). () when a scope or document narrowed the turn, or when a company-wide FAQ
+    hit is within company_faq_margin of the top (its answer holds for every property)."""
     from ragbot.chat.retrieval import competing
 
     if signals.scope_given or signals.top_score is None:
         return ()
     if signals.ambiguous and signals.candidates:
         return tuple(signals.candidates)
+    if signals.company_faq_score is not None and signals.company_faq_score >= signals.top_score - config.company_faq_margin:
+        return ()
     return competing(signals.competitors, signals.top_score, config.ambiguity_margin, config.max_candidates,
                      config.min_clarify_quote_score)
 
@@ -325,6 +340,11 @@ def precheck(signals: GateSignals, config: GateConfig) -> GateResult | None:
                        score)
     if signals.listings:
         return _result(Decision.ANSWER, 0.9, f"rule listings: {signals.listings}", "listings", signals, score)
+    if signals.listing_choice and len(signals.candidates) >= 2:
+        picked = signals.candidates[: config.max_candidates]
+        return _result(Decision.CLARIFY, 0.9, f"rule listing_choice: {signals.listing_choice}", "listing_choice",
+                       signals, score, question=clarify_question([c.label for c in picked], "listing"),
+                       candidates=picked)
     top = effective_top(signals, config)
     if top is None or (top < config.min_retrieval_score and not signals.named_document):
         if top is None:

@@ -61,9 +61,19 @@ def group_for(source: str, doc_type: str, scope: Mapping[str, str], metadata: Ma
         items = sorted(scope.items())
         return Group(("scope", ",".join(f"{k}={v}" for k, v in items)), " / ".join(humanize(v) for _, v in items),
                      scope=dict(items), aliases=tuple(str(a) for a in meta.get("aliases") or ()))
-    label = (meta.get("name") or meta.get("title")) if doc_type == "listing" else None
+    label = (meta.get("name") or meta.get("title") or _untitled_listing(source, meta)) if doc_type == "listing" else None
     return Group(("source", source), str(label or humanize(source)).strip()[:80], source=source,
                  aliases=tuple(str(a) for a in meta.get("aliases") or ()))
+
+
+def _untitled_listing(source: str, meta: Mapping) -> str | None:
+    """"Listing 5668626895 in Washington, DC" for a listing row without a name or title."""
+    rid = str(meta.get("id") or source.rpartition("#")[2] or "").strip()
+    if not rid:
+        return None
+    city, state = (str(meta.get(k) or "").strip() for k in ("cityname", "state"))
+    place = ", ".join(x for x in (city, state) if x)
+    return f"Listing {rid}" + (f" in {place}" if place else "")
 
 
 def rewrite_query(question: str, history: Sequence[Turn], max_words: int = 10) -> str:
@@ -107,7 +117,8 @@ def alias_named(text: str, groups: Sequence[Group]) -> list[Group]:
 
     words_in = _tokens(text)
     low = " ".join(text.lower().split())
-    content = {g.key: [[w for w in _tokens(a) if len(w) >= 3 and w not in _STOP and w not in _ALIAS_GENERIC]
+    content = {g.key: [[w for w in _tokens(a) if len(w) >= 3 and w not in _STOP and w not in _ALIAS_GENERIC
+                        and w.removesuffix("s") not in _ALIAS_GENERIC]
                        for a in g.aliases] for g in groups}
     df: dict[str, int] = {}
     for key, lists in content.items():
@@ -159,7 +170,9 @@ def _label_named(text: str, groups: Sequence[Group]) -> list[Group]:
             named.append(g)
             continue
         rare = {t for t in toks if df[t] == 1 and len(t) >= 4 and t not in _GENERIC} & words
-        if rare and (len(toks & words) >= 2 or len(toks) == 1):
+        # a listing's title is long and made of common words: "parking included" names no listing
+        enough = (len(toks) + 1) // 2 if g.source and "#" in g.source else 2
+        if rare and (len(toks & words) >= max(2, enough) or len(toks) == 1):
             named.append(g)
     return named
 
@@ -187,11 +200,11 @@ def competing(competitors: Sequence, top_score: float, margin: float, max_candid
               min_quote_score: float = -1.0) -> tuple:
     """The clarify candidates among `competitors` (gate.Candidate with quotes, best first): those
     within `margin` (cosine) of `top_score` whose quote answers the question at all (quote_score
-    >= min_quote_score, or not measured), at most `max_candidates`, kept only when there are two
+    >= min_quote_score, or not measured, and `answers` not False), at most `max_candidates`, kept only when there are two
     or more and their quotes state different facts (`facts_differ`); else (). The quote check
     keeps an off-topic question ("a recipe for lasagna?") from becoming "which listing do you
     mean?". Pure, so the turn and `ragbot calibrate`'s replay decide ambiguity the same way."""
-    close = [c for c in competitors if top_score - c.score <= margin
+    close = [c for c in competitors if top_score - c.score <= margin and getattr(c, "answers", None) is not False
              and (c.quote_score is None or c.quote_score >= min_quote_score)][:max_candidates]
     if len(close) < 2 or not facts_differ([c.quote for c in close]):
         return ()
@@ -252,6 +265,44 @@ def faq_match(question: str, hits: Sequence[Hit], embedder, min_score: float, mi
     return None if best is None else best[1]
 
 
+# a listing's or form's "Label: value" line, and the question words that ask for each label word
+_FIELD_LINE = re.compile(r"^\s*([A-Za-z][A-Za-z /-]{1,30}):\s*\S")
+_FIELD_ASKED_BY = {"price": ("rent", "price", "cost", "much", "nightly", "monthly", "charge"),
+                   "square": ("square", "footage", "size", "big", "sqft", "large"), "feet": ("footage", "square"),
+                   "pets": ("pet", "pets", "dog", "dogs", "cat", "cats", "animal", "animals"),
+                   "minimum": ("minimum",), "nights": ("night", "nights", "stay"),
+                   "accommodates": ("sleep", "sleeps", "people", "guests", "accommodate", "accommodates"),
+                   "bedrooms": ("bedroom", "bedrooms"), "bathrooms": ("bathroom", "bathrooms", "bath", "baths"),
+                   "location": ("where", "located", "location", "city", "address"),
+                   "address": ("where", "address", "located", "street"), "rules": ("rule", "rules"),
+                   "cleaning": ("cleaning",), "deposit": ("deposit",), "available": ("available", "availability")}
+
+
+_ASKED = re.compile(r"^\s*(?:what(?:'s|\s+is|\s+are|\s+was)?|how\s+(?P<how>much|many|big|large|long)|which)\s+(?:is\s+|are\s+)?"
+                    r"(?:the\s+)?(?P<asked>.+?)\s+(?:of|for|at|in|on|does|do|did|is|are|can|listed|under|with)\b", re.I)
+
+
+def field_words(question: str) -> frozenset[str]:
+    """What `asks_field` matches "Label:" lines against, lower case: the asked phrase of a
+    wh-question ("monthly rent" in "What's the monthly rent of the two-bedroom in Mesa?", not the
+    "two-bedroom" that only finds the listing; "much" for "how much"), else all its words."""
+    m = _ASKED.match(question)
+    if m is None:
+        return frozenset(_tokens(question))
+    return frozenset(_tokens(m.group("asked")) + ([m.group("how").lower()] if m.group("how") else []))
+
+
+def asks_field(sentence: str, asked: frozenset[str]) -> bool:
+    """Whether `sentence` is a "Label: value" line (a listing field, a form entry) whose label the
+    question asks for: "Square feet: 490" for "what's the square footage?", "Price: $1,800" for
+    "how much is it?", "Pets allowed: Cats,Dogs" for "does it allow dogs?"."""
+    m = _FIELD_LINE.match(sentence)
+    if m is None:
+        return False
+    label = _tokens(m.group(1))
+    return any(w in asked or any(a in asked for a in _FIELD_ASKED_BY.get(w, ())) for w in label if w not in _STOP)
+
+
 @dataclass(frozen=True)
 class Quote:
     """A sentence selected from a hit as the answer's support. hit: index into the hits (0-based)."""
@@ -291,11 +342,13 @@ def select_quotes(question: str, hits: Sequence[Hit], embedder, n: int = 2, max_
     cos = svecs @ qvec
     qwords = {w for w in _tokens(question) if len(w) > 3 and w not in _GENERIC and w not in ignored}
     wants_number = bool(_QUANTITY.search(question))
+    asked_fields = field_words(question)
     scores = []
     for (s, i), c in zip(cands, cos):
         words = set(_tokens(s))
         overlap = len(qwords & words) / max(1, len(qwords))
         bonus = 0.08 if wants_number and re.search(r"\d|\b(one|two|three|six|sixty|ninety|thirty)\b", s, re.I) else 0.0
+        bonus += 0.2 if asks_field(s, asked_fields) else 0.0
         scores.append(float(c) + 0.15 * overlap + bonus - 0.02 * i)
     order = np.argsort(-np.array(scores))
     quotes, used = [], 0

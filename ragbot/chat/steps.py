@@ -23,7 +23,7 @@ from ragbot.chat.intents import detect_intents
 from ragbot.chat.retrieval import (Group, Quote, ambiguity, faq_match, group_of, named_groups, rewrite_query,
                                    select_quotes, strip_names)
 from ragbot.config import BotConfig
-from ragbot.text import sentences
+from ragbot.text import sentences, split_sentences
 from ragbot.generators.base import Generation, Generator
 from ragbot.types import Hit, Turn
 
@@ -78,6 +78,7 @@ class Understanding:
     urgency: str | None = None
     urgency_score: float | None = None
     focus: Mapping[str, Any] | None = None
+    named: tuple[Group, ...] = ()  # what `sources` came from, when a step located them (the one listing asked about)
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,7 @@ class Disambiguation:
 
     competitors: tuple[Candidate, ...] = ()
     hits: Mapping[str, Hit] = field(default_factory=dict)
+    company_faq: float | None = None  # cosine of the best company-wide FAQ hit
 
 
 @dataclass(frozen=True)
@@ -113,13 +115,16 @@ class FastPath:
     "override" (a curated answer, verbatim, no sources; `note` says which), "small_talk" (a fixed
     reply to a greeting, thanks, goodbye or "are you a bot?"), "summary" (key terms
     of a named document, quoted), "listings" (a listing search or follow-up, chat/listings.py) or
-    "showing" (a showing request for the leasing team); text cites hits as [n] = hits[n-1]."""
+    "showing" (a showing request for the leasing team), "listing_choice" (a question presuming one
+    listing that several fit: the gate asks which, `options`) or "listing_focus" (exactly one fits:
+    no answer yet, the turn retrieves from that listing, `hits`); text cites hits as [n] = hits[n-1]."""
 
     kind: str
     text: str
     hits: tuple[Hit, ...]
     note: str = ""
     state: Mapping[str, Any] | None = None  # kinds "listings" / "showing": the new listing state
+    options: tuple[Candidate, ...] = ()  # kind "listing_choice": the listings to choose from
 
 
 @dataclass(frozen=True)
@@ -155,7 +160,8 @@ def _ms(t0: float) -> float:
 
 def match_candidate(answer: str, candidates: Sequence[Mapping]) -> Mapping | None:
     """The pending-clarification candidate the user's answer names (rapidfuzz partial_ratio /
-    token_set_ratio of the label against the answer >= 80, best wins), or None."""
+    token_set_ratio of the label against the answer >= 80, best wins), else the one an ordinal
+    picks ("the second one", "#2", "the last"), or None."""
     best, best_score = None, 0.0
     text = answer.lower()
     for c in candidates:
@@ -163,7 +169,19 @@ def match_candidate(answer: str, candidates: Sequence[Mapping]) -> Mapping | Non
         score = max(fuzz.partial_ratio(label, text), fuzz.token_set_ratio(label, text))
         if score > best_score:
             best, best_score = c, score
-    return best if best_score >= 80 else None
+    if best_score >= 80:
+        return best
+    m = _ORDINAL.match(answer)
+    if m is None or not candidates:
+        return None
+    word = m.group(1).lower()
+    idx = len(candidates) - 1 if word == "last" else _ORDINALS.get(word, int(word) - 1 if word.isdigit() else -1)
+    return candidates[idx] if 0 <= idx < len(candidates) else None
+
+
+_ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3}
+_ORDINAL = re.compile(r"^\s*(?:the\s+|number\s+|no\.?\s*|#\s*|option\s+)?(first|1st|second|2nd|third|3rd|fourth|4th|"
+                      r"last|\d)(?:\s+(?:one|listing|option))?\s*[.!]?\s*$", re.I)
 
 
 def understand(ctx: TurnContext, req: TurnRequest) -> Understanding:
@@ -223,7 +241,7 @@ def retrieve(ctx: TurnContext, u: Understanding) -> Retrieval:
     kb = ctx.kb
     if u.sources is not None or u.scope:
         hits = kb.search(u.query, k=k, scope=u.scope or None, include_unscoped=True, sources=u.sources)
-        return Retrieval(tuple(hits), u.scope, u.sources, narrowed=True, ms=_ms(t0))
+        return Retrieval(own_scope(hits, u.scope, ctx.catalog), u.scope, u.sources, u.named, narrowed=True, ms=_ms(t0))
     if u.followup and u.focus and not named_groups(u.question, ctx.catalog):
         return _retrieve_in_focus(ctx, u, k, t0)
     context = " ".join([u.query] + [x.content for x in u.history if x.role == "user"][-2:])
@@ -235,7 +253,9 @@ def retrieve(ctx: TurnContext, u: Understanding) -> Retrieval:
         narrowed_query = u.query  # "What is included in the ?" retrieves nothing: keep the name
     if len(scopes) == 1:  # a named property wins over documents named after it
         hits = kb.search(narrowed_query, k=k, scope=dict(scopes[0]), include_unscoped=True)
-        return Retrieval(tuple(hits), dict(scopes[0]), None, tuple(named), True, _ms(t0))
+        if _NAMES_DOCUMENT.search(u.question):  # "the Ontario tenancy agreement": that document, not the company FAQ
+            hits = [h for h in hits if h.chunk.scope] or hits
+        return Retrieval(own_scope(hits, scopes[0], ctx.catalog), dict(scopes[0]), None, tuple(named), True, _ms(t0))
     if sources and not scopes:
         hits = kb.search(narrowed_query, k=k, include_unscoped=True, sources=list(sources))
         return Retrieval(tuple(hits), {}, sources, tuple(named), True, _ms(t0))
@@ -243,35 +263,69 @@ def retrieve(ctx: TurnContext, u: Understanding) -> Retrieval:
     return Retrieval(tuple(hits), {}, None, ms=_ms(t0))
 
 
+_NAMES_DOCUMENT = re.compile(r"\b(?:lease|agreement|contract|form)\b", re.I)
+
+
+def own_scope(hits: Sequence[Hit], scope: Mapping[str, str], catalog: Sequence[Group]) -> tuple[Hit, ...]:
+    """`hits` of a search narrowed to `scope`, without the company-wide (unscoped) ones that are
+    about another scope of the catalog: a listing row or a brochure whose name names Pine Avenue
+    does not answer for Oak Street, though a company-wide FAQ does. Unchanged without a scope."""
+    if not scope:
+        return tuple(hits)
+    others = [g for g in catalog if g.scope and dict(g.scope) != dict(scope)]
+    named: dict[str, bool] = {}
+
+    def foreign(h: Hit) -> bool:
+        label = group_of(h).label
+        if label not in named:
+            named[label] = bool(named_groups(label, others))
+        return named[label]
+    return tuple(h for h in hits if h.chunk.scope or not foreign(h))
+
+
 def _retrieve_in_focus(ctx: TurnContext, u: Understanding, k: int, t0: float) -> Retrieval:
     """A follow-up naming nothing stays in the previous answer's property or document."""
     scope = dict(u.focus.get("scope") or {})
     sources = tuple(u.focus.get("sources") or ()) or None
     hits = ctx.kb.search(u.query, k=k, scope=scope or None, include_unscoped=True, sources=sources)
-    return Retrieval(tuple(hits), scope, sources, narrowed=True, ms=_ms(t0))
+    return Retrieval(own_scope(hits, scope, ctx.catalog), scope, sources, narrowed=True, ms=_ms(t0))
 
 
 def disambiguate(ctx: TurnContext, u: Understanding, r: Retrieval, window: float | None = None) -> Disambiguation:
     """The best hit of every property/document group within the ambiguity margin (or `window`,
     wider, when calibration records), each with its best supporting sentence. The gate decides
     from these whether to ask which one is meant (gate.clarify_candidates)."""
+    from ragbot.chat.answer_types import classify_question
+    from ragbot.chat.claims import quote_answers
+
     g = ctx.config.gate
     if r.narrowed or not r.hits:
         return Disambiguation()
-    pool = ambiguity(list(r.hits), max(g.ambiguity_margin, window or 0.0), 8)
+    kind = classify_question(u.question)
+    # a company-wide FAQ counts when its answer answers ("all our properties are smoke-free"), not
+    # when it defers to the property ("it depends on your property")
+    company = max((h.score for h in r.hits if not h.chunk.scope and h.chunk.doc_type == "faq"
+                   and quote_answers(u.question, kind, [str(h.chunk.metadata.get("answer") or h.chunk.text)])),
+                  default=None)
+    top_is_listing = max(r.hits, key=lambda h: h.score).chunk.doc_type == "listing"
+    # single listing rows compete with each other, not with properties and documents
+    pool = [(grp, h) for grp, h in ambiguity(list(r.hits), max(g.ambiguity_margin, window or 0.0), 8)
+            if top_is_listing or h.chunk.doc_type != "listing"]
     if len(pool) < 2:
-        return Disambiguation()
+        return Disambiguation(company_faq=company)
     competitors, hits, relevant = [], {}, 0
     for grp, h in pool:
         q = select_quotes(u.question, [h], ctx.kb.embedder, n=1)
-        c = Candidate(label=grp.label, source=h.chunk.source, score=h.score, scope=dict(grp.scope),
-                      quote=q[0].text if q else h.chunk.text, quote_score=q[0].score if q else None)
+        quote = q[0].text if q else h.chunk.text
+        c = Candidate(label=grp.label, source=h.chunk.source, score=h.score, scope=dict(grp.scope), quote=quote,
+                      quote_score=q[0].score if q else None,
+                      answers=quote_answers(u.question, kind, [quote], ignore_words=[grp.label]))
         competitors.append(c)
         hits[c.label] = h
-        relevant += c.quote_score is None or c.quote_score >= g.min_clarify_quote_score
+        relevant += (c.quote_score is None or c.quote_score >= g.min_clarify_quote_score) and c.answers
         if window is None and relevant >= g.max_candidates:
             break  # the gate would offer no more than these
-    return Disambiguation(tuple(competitors), hits)
+    return Disambiguation(tuple(competitors), hits, company)
 
 
 def fast_path(ctx: TurnContext, u: Understanding, r: Retrieval) -> FastPath | None:
@@ -316,6 +370,11 @@ def summary(ctx: TurnContext, u: Understanding, r: Retrieval) -> FastPath | None
     narrowed to one document/property, or fewer than two key terms are found."""
     if not u.broad or not r.narrowed or not (r.named or r.sources or r.scope):
         return None
+    listing = _one_listing(r)
+    if listing is not None:  # a listing's key terms are its fields
+        lines = [prompts.summary_heading(group_of(listing).label)]
+        lines += [f"• “{s}” [1]" for s in split_sentences(listing.chunk.text, lines_are_units=True)[1:9]]
+        return FastPath("summary", "\n".join(lines), (listing,))
     found, hits = [], []
     for topic in SUMMARY_TOPICS:
         pool = ctx.kb.search(topic, k=3, scope=r.scope or None, include_unscoped=False, sources=r.sources)
@@ -328,6 +387,14 @@ def summary(ctx: TurnContext, u: Understanding, r: Retrieval) -> FastPath | None
     label = r.named[0].label if r.named else group_of(hits[0]).label
     lines = [prompts.summary_heading(label)] + [f"• “{s}” [{i + 1}]" for i, s in enumerate(found)]
     return FastPath("summary", "\n".join(lines), tuple(hits))
+
+
+def _one_listing(r: Retrieval) -> Hit | None:
+    """The hit of the one listing the turn was narrowed to, or None."""
+    rows = {h.chunk.source for h in r.hits if h.chunk.doc_type == "listing"}
+    if r.sources is None or len(r.sources) != 1 or len(rows) != 1 or r.sources[0] not in rows:
+        return None
+    return next(h for h in r.hits if h.chunk.source == r.sources[0])
 
 
 def listing_search(ctx: TurnContext, u: Understanding, req: TurnRequest) -> FastPath | None:
@@ -412,12 +479,15 @@ def gate_signals(ctx: TurnContext, u: Understanding, r: Retrieval | None = None,
                  top_doc_type=best.chunk.doc_type if best else None)
     if dis is not None and dis.competitors:
         s["competitors"] = dis.competitors
+    if dis is not None:
+        s["company_faq_score"] = dis.company_faq
     if fast is not None:
         s.update(faq_match=fast.kind == "faq", summary=fast.kind == "summary", groundedness=1.0, cited=True,
                  override=fast.note if fast.kind == "override" else None,
                  small_talk=fast.note if fast.kind == "small_talk" else None,
                  listings=fast.note if fast.kind == "listings" else None,
-                 showing=fast.note if fast.kind == "showing" else None)
+                 showing=fast.note if fast.kind == "showing" else None,
+                 listing_choice=fast.note if fast.kind == "listing_choice" else None, candidates=fast.options)
     if d is not None and v is not None:
         gen = d.generation
         s.update(generated=True, mean_logprob=gen.mean_logprob if gen.token_logprobs else None,

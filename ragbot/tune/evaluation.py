@@ -201,7 +201,8 @@ def gate_signals_from_dict(signals: Mapping[str, Any]):
                 cands.append(Candidate(label=str(c.get("label", "")), source=str(c.get("source", "")),
                                        score=float(c.get("score", 0.0)), scope=dict(c.get("scope") or {}),
                                        quote=str(c.get("quote") or ""),
-                                       quote_score=None if c.get("quote_score") is None else float(c["quote_score"])))
+                                       quote_score=None if c.get("quote_score") is None else float(c["quote_score"]),
+                                       answers=c.get("answers")))
             else:
                 raise InputError(f"recorded signal {key}: expected a mapping, got {c!r}")
         d[key] = tuple(cands)
