@@ -60,6 +60,9 @@ def _whole(sentence: str) -> bool:
     return starts and bool(_SENTENCE_END.search(sentence))
 
 
+_FIELD_UNIT = re.compile(r"^[A-Za-z][A-Za-z /-]{1,30}:\s*\S")  # "Bedrooms: 3" is short but a whole answer
+
+
 def split_sentences(text: str, lines_are_units: bool = False) -> list[str]:
     """Quotable sentences of a passage, each at most MAX_SENTENCE_CHARS characters. PDF text keeps
     its line wraps, so single newlines are joined (after `clean_pdf_text`) and only whole
@@ -67,7 +70,7 @@ def split_sentences(text: str, lines_are_units: bool = False) -> list[str]:
     is a unit of its own."""
     if lines_are_units:
         units = [" ".join(s.split()) for part in text.splitlines() for s in _PASSAGE_SPLIT.split(part)]
-        return [u[:MAX_SENTENCE_CHARS] for u in units if len(u) >= 12]
+        return [u[:MAX_SENTENCE_CHARS] for u in units if len(u) >= 12 or _FIELD_UNIT.match(u)]
     out = []
     for s in _PASSAGE_SPLIT.split(clean_pdf_text(text)):
         s = " ".join(s.split())

@@ -312,6 +312,11 @@ def test_direct_leads_from_the_quote(question, quote, lead):
     assert direct_lead(question, classify_question(question), quote) == lead
 
 
+def test_a_none_pets_field_leads_no():
+    assert direct_lead("Does the studio in Tempe allow dogs?", None, "Pets allowed: None") == "No."
+    assert direct_lead("Can I bring my cat?", None, "Pets allowed: Cats") == "Yes."
+
+
 @pytest.mark.parametrize("question,quote", [
     ("Can I have a pet?", SAMPLE_PETS),  # conditional
     ("Can I sublet?", OAK_SUBLET),  # conditional
@@ -358,6 +363,14 @@ def test_count_lead_prefers_the_noun_the_question_names():
     ("Tell me about the parking", OAK_PARKING, True),
     ("Tell me about the parking", OAK_QUIET, False),
     ("What is the late fee?", "", False),
+    # a fee of another kind does not answer; a bare "deposit" is the security deposit
+    ("What is the pet deposit?", "The Security Deposit is $20,000.", False),
+    ("What is the pet deposit?", "A refundable pet deposit of $500 per household.", True),
+    ("How much is the security deposit?", "The deposit is $2,000.", True),
+    # listing fields: the counted noun after an adjective, "how many nights" as a duration, pets for dogs
+    ("How many parking spaces does the tenant get?", "Tenant leases 33 non-reserved parking spaces.", True),
+    ("What's the minimum number of nights?", "Minimum nights: 5", True),
+    ("Does it allow dogs?", "Pets allowed: None", True),
 ])
 def test_quote_answers(question, quote, answers):
     assert quote_answers(question, classify_question(question), quote) is answers

@@ -40,7 +40,7 @@ from rapidfuzz import fuzz, process
 from ragbot.chat import leads
 from ragbot.chat.answer_types import AnswerType, classify_question, values_of_type
 from ragbot.chat.grounding import _STOP, _names, extract_numbers, strip_citations
-from ragbot.chat.polarity import _mentions_topic, polarity, topic_words
+from ragbot.chat.polarity import _mentions_topic, _with_members, polarity, topic_words
 from ragbot.chat.typed_values import Value, mentions
 from ragbot.errors import InputError
 
@@ -240,10 +240,14 @@ def wanted_values(question: str, kind: str, text: str) -> list[Value]:
                                      else v.unit != "party" or party_ok)]
     if kind == "count" and (m := _COUNT_NOUN.search(q)):
         noun = {_stem(w) for w in m.group(1).split() if w not in _STOP}
-        return [v for v in found if noun & {_stem(w) for w in v.unit.split()}]
+        if noun & _TIME_NOUNS:  # "how many nights" is answered by a duration ("Minimum nights: 5")
+            return found + values_of_type(text, "duration", question)
+        # the counted noun may follow an adjective ("33 non-reserved parking spaces")
+        return [v for v in found if noun & {_stem(w) for w in v.unit.split() + _words(text[v.end:v.end + 30])[:3]}]
     return found
 
 
+_TIME_NOUNS = frozenset({"night", "day", "week", "month", "year", "hour", "minute"})
 _COUNT_NOUN = re.compile(r"\b(?:how many|number of)\s+((?:[a-z-]+\s+){0,1}[a-z-]+)")
 
 
@@ -346,8 +350,11 @@ def quote_answers(question: str, answer_type: AnswerType | None, quote: str | Se
     if not text.strip():
         return False
     topic = _with_members(topic_words(question) - topic_words(" ".join(ignore_words)))
+    qualifier = fee_kind(question)
     for kind in at.kinds:
         if kind in _ROLE_KINDS:
+            if kind == "amount" and qualifier and not _mentions_topic(text, frozenset({qualifier})):
+                continue  # "the pet deposit" is not answered by the security deposit's amount
             if wanted_values(question, kind, text):
                 return True
         elif not topic or _mentions_topic(_A_C.sub("air conditioning", text), topic) or (
@@ -358,20 +365,19 @@ def quote_answers(question: str, answer_type: AnswerType | None, quote: str | Se
     return False
 
 
-# category words of property questions and the words a clause answers them with ("and pets?" ->
-# "Only cats are allowed"); stems as polarity.topic_words makes them
-_MEMBERS = {
-    "pet": ("cat", "dog", "animal", "bird", "fish", "reptile"),
-    "animal": ("cat", "dog", "pet", "bird", "fish"),
-    "utility": ("water", "heat", "electric", "electricity", "gas", "sewer", "trash", "internet"),
-    "appliance": ("washer", "dryer", "dishwasher", "refrigerator", "stove", "oven", "microwave"),
-    "condition": ("cooling", "cooler"),
-    "vehicle": ("car", "parking", "garage", "bike", "bicycle", "motorcycle"),
-}
+_FEE_KIND = re.compile(r"\b(pet|late|cleaning|application|parking|storage|admin|administrative|key|"
+                       r"lockout|holding|amenity|guest|renewal|transfer|cancellation|processing|smoking|"
+                       r"termination|locker|laundry|utility|water|trash|internet)\s+(?:\w+\s+)?"
+                       r"(?:deposit|fee|fees|charge|charges|cost|costs|penalty|fine|rent|rate)\b", re.I)
 
 
-def _with_members(topic: frozenset[str]) -> frozenset[str]:
-    return topic.union(*(_MEMBERS.get(t, ()) for t in topic)) if topic else topic
+def fee_kind(question: str) -> str | None:
+    """The kind word of a fee the question asks about ("pet" in "what is the pet deposit?",
+    "late" in "the late payment charge"), which an answering quote must name too; None when the
+    question names no such kind. A security or damage deposit is what a bare "deposit" means, so
+    neither is a kind here."""
+    m = _FEE_KIND.search(question)
+    return _stem(m.group(1).lower()) if m else None
 
 
 _A_C = re.compile(r"\bA/C\b", re.I)  # listings write "air conditioning" as "A/C"

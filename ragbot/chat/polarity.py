@@ -100,9 +100,14 @@ def _mentions_topic(clause: str, topic: frozenset[str]) -> bool:
     return False
 
 
+_FIELD_NONE = re.compile(r"\b(?:allowed|permitted|included|accepted)\s*:\s*(?:none|no|false|not allowed|n/?a)\s*$", re.I)
+
+
 def _clause_vote(clause: str, topic: frozenset[str], family: str) -> str | None:
     if _COND.search(clause):
         return "conditional"
+    if _FIELD_NONE.search(clause):  # a listing field: "Pets allowed: None"
+        return "no"
     if _STRONG_NEG.search(clause):
         return "no"
     for m in _NO_TOPIC.finditer(clause):
@@ -128,6 +133,24 @@ def clauses(text: str) -> list[str]:
     return out
 
 
+# category words of property questions and the words a clause answers them with ("and pets?" ->
+# "Only cats are allowed"); stems as polarity.topic_words makes them
+_MEMBERS = {
+    "pet": ("cat", "dog", "animal", "bird", "fish", "reptile"),
+    "animal": ("cat", "dog", "pet", "bird", "fish"),
+    "dog": ("pet", "animal"),  # "Pets allowed: None" answers "does it allow dogs?"
+    "cat": ("pet", "animal"),
+    "utility": ("water", "heat", "electric", "electricity", "gas", "sewer", "trash", "internet"),
+    "appliance": ("washer", "dryer", "dishwasher", "refrigerator", "stove", "oven", "microwave"),
+    "condition": ("cooling", "cooler"),
+    "vehicle": ("car", "parking", "garage", "bike", "bicycle", "motorcycle"),
+}
+
+
+def _with_members(topic: frozenset[str]) -> frozenset[str]:
+    return topic.union(*(_MEMBERS.get(t, ()) for t in topic)) if topic else topic
+
+
 def polarity(text: str, question: str, family: str | None = None, *, assume_topical: bool = False) -> str | None:
     """"yes" | "no" | "conditional" | None: what `text` says about the thing `question` asks.
 
@@ -146,6 +169,9 @@ def polarity(text: str, question: str, family: str | None = None, *, assume_topi
     topic = topic_words(question)
     parts = clauses(text)
     topical = [c for c in parts if not topic or _mentions_topic(c, topic)]
+    if not topical:  # "Pets allowed: None" speaks of the dogs asked about through their category
+        wider = _with_members(topic)
+        topical = [c for c in parts if _mentions_topic(c, wider)]
     votes = {_clause_vote(c, topic, family) for c in (topical or (parts if assume_topical else []))}
     votes.discard(None)
     if "conditional" in votes:
