@@ -32,6 +32,10 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 CACHE = REPO / "benchmarks" / ".cache" / "trust"
 RESULTS = REPO / "benchmarks" / "results"
+# held-out cases whose replies were read while code was changed (eval/README.md, contamination log):
+# the held-out split is also reported without them, as "heldout_unread"
+READ_HELDOUT = frozenset({"uci-clarify-seattle-1br", "uci-clarify-austin-2br-pets", "uci-clarify-dc-studio",
+                          "uci-clarify-houston-pets", "uci-flint-price", "pine-deposit-2br", "gen-inj-fake-system"})
 QUOTE_LEAD = re.compile(r"^(Here is what .* says:|Here are the key terms of .*)$|Here is what .* says:$")
 
 
@@ -129,6 +133,9 @@ def by_split(cases: list[dict], result: dict) -> dict[str, dict]:
     for split in sorted({c.get("split", "") for c, _ in pairs} - {""}):
         sel = [(c, r) for c, r in pairs if c.get("split") == split]
         out[split] = summarize([c for c, _ in sel], [r for _, r in sel])
+    unread = [(c, r) for c, r in pairs if c.get("split") == "heldout" and c["id"] not in READ_HELDOUT]
+    if unread and len(unread) < sum(c.get("split") == "heldout" for c, _ in pairs):
+        out["heldout_unread"] = summarize([c for c, _ in unread], [r for _, r in unread])
     return out
 
 
@@ -166,7 +173,8 @@ def main() -> None:
 def write_markdown(report: dict) -> None:
     rows = ["| set | split | version | cases | decision accuracy | fact recall | handoff recall | emergency recall | "
             "answered without a wrong model sentence | p50 turn ms |", "|" + "---|" * 10]
-    for set_name, split in (("trust_qa", "heldout"), ("trust_qa", "tune"), ("dev_qa", "all")):
+    for set_name, split in (("trust_qa", "heldout"), ("trust_qa", "heldout_unread"), ("trust_qa", "tune"),
+                            ("dev_qa", "all")):
         for version in ("old", "new"):
             m = report.get(version, {}).get(set_name, {}).get(split)
             if not m:
@@ -175,7 +183,10 @@ def write_markdown(report: dict) -> None:
             rows.append(f"| {set_name} | {split} | {version} | {m['cases']} | {f(m['decision_accuracy'])} | "
                         f"{f(m['fact_recall'])} | {f(m['handoff_recall'])} | {f(m['emergency_recall'])} | "
                         f"{f(m['no_wrong_model_sentence'])} | {m['latency_p50_ms']:.0f} |")
-    (RESULTS / "trust.md").write_text("# Trust: previous release (old) vs this tree (new), one run\n\n"
+    (RESULTS / "trust.md").write_text("# Trust: previous release (old) vs this tree (new)\n\n"
+                                      "Each version's rows come from its own last run (`--only old|new`; "
+                                      "trust.json has the seconds of each). heldout_unread: the held-out split "
+                                      "without the cases read while tuning (eval/README.md).\n\n"
                                       + "\n".join(rows) + "\n")
 
 
