@@ -61,6 +61,31 @@ def _whole(sentence: str) -> bool:
 
 
 _FIELD_UNIT = re.compile(r"^[A-Za-z][A-Za-z /-]{1,30}:\s*\S")  # "Bedrooms: 3" is short but a whole answer
+_LABELLED = re.compile(r"^[^:\n]{1,40}:\s")  # "Price: ", "A: ", "House rules: ": a line that starts a unit
+_INLINE_LIST = re.compile(r"(?:^|[\s:])1\.\s+\S.*?\s2\.\s+\S")  # "House rules: 1. Love & Kindness 2. Check in ..."
+_LIST_NUMBER = re.compile(r"(?<=[\s:])(\d{1,2})\.\s+(?=[A-Z])")
+_KEEP = "\x01"
+
+
+def _unwrapped_lines(text: str) -> list[str]:
+    """The lines of a field-per-line passage with hard wraps undone: a line that starts no field
+    ("superintendent, Luis Ortega, ... phone" under "A: Submit a request ... on-site") continues
+    the line before it when that line ends without sentence punctuation (FAQ answers in
+    Markdown are wrapped at ~100 characters; listing fields each start with "Label: ")."""
+    out: list[str] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if out and out[-1] and line and not _LABELLED.match(line) and not _SENTENCE_END.search(out[-1]):
+            out[-1] = f"{out[-1]} {line}"
+        else:
+            out.append(line)
+    return out
+
+
+def _keep_list_numbers(line: str) -> str:
+    """An inline numbered list ("1. Love & Kindness 2. Check in after 3pm") is one unit: its
+    "N. " markers are not sentence ends."""
+    return _LIST_NUMBER.sub(lambda m: m.group(1) + "." + _KEEP, line) if _INLINE_LIST.search(line) else line
 
 
 def split_sentences(text: str, lines_are_units: bool = False) -> list[str]:
@@ -69,7 +94,8 @@ def split_sentences(text: str, lines_are_units: bool = False) -> list[str]:
     sentences are kept; with `lines_are_units` (listings, FAQ pairs: one field a line) every line
     is a unit of its own."""
     if lines_are_units:
-        units = [" ".join(s.split()) for part in text.splitlines() for s in _PASSAGE_SPLIT.split(part)]
+        units = [" ".join(s.replace(_KEEP, " ").split()) for part in _unwrapped_lines(text)
+                 for s in _PASSAGE_SPLIT.split(_keep_list_numbers(part))]
         return [u[:MAX_SENTENCE_CHARS] for u in units if len(u) >= 12 or _FIELD_UNIT.match(u)]
     out = []
     for s in _PASSAGE_SPLIT.split(clean_pdf_text(text)):
