@@ -371,6 +371,9 @@ def test_count_lead_prefers_the_noun_the_question_names():
     ("How many parking spaces does the tenant get?", "Tenant leases 33 non-reserved parking spaces.", True),
     ("What's the minimum number of nights?", "Minimum nights: 5", True),
     ("Does it allow dogs?", "Pets allowed: None", True),
+    # "how many times" is answered by a count of attempts, not only of "times"
+    ("How many times must I try to reach the landlord first?", "The tenant must make at least two attempts.", True),
+    ("How many cats can I have?", "The tenant must make at least two attempts.", False),
 ])
 def test_quote_answers(question, quote, answers):
     assert quote_answers(question, classify_question(question), quote) is answers

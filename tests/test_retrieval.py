@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ragbot.kb.embedders import HashingEmbedder
-from ragbot.chat.retrieval import (asks_field, field_words, ambiguity, competing, facts_differ, faq_match, group_for, group_of, humanize, named_groups, rewrite_query,
+from ragbot.chat.retrieval import (asks_field, field_words, naming_aliases, strip_names, ambiguity, competing, facts_differ, faq_match, group_for, group_of, humanize, named_groups, rewrite_query,
                               select_quotes)
 from ragbot.types import Chunk, Hit, Turn
 
@@ -145,3 +145,13 @@ def test_a_narrowed_search_drops_company_wide_hits_about_another_scope():
     kept = own_scope(hits, {"property": "oak-street"}, [oak, pine])
     assert [h.chunk.source for h in kept] == ["oak_faq.md", "harborview_faq.csv"]
     assert own_scope(hits, {}, [oak, pine]) == tuple(hits)
+
+
+def test_naming_aliases_are_the_parties_a_question_uses_never_generic_words():
+    g = group_for("b.pdf", "lease", {"property": "barbados"},
+                  {"aliases": ["LEASE AGREEMENT", "GEORGE YEARWOOD", "THE UNITED STATES OF AMERICA", "8-page", "embassy"]})
+    q = "What monthly rent does George Yearwood charge for the residence he leases to the United States?"
+    assert naming_aliases(q, [g]) == ["george yearwood", "united states america"]
+    assert naming_aliases("What does the landlord charge for a late lease payment?", [g]) == []
+    # the party's name (possessive included) leaves the query; the asked thing stays
+    assert strip_names("When does George Yearwood's lease end?", naming_aliases(q, [g])) == "When does lease end?"

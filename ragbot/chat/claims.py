@@ -242,12 +242,15 @@ def wanted_values(question: str, kind: str, text: str) -> list[Value]:
         noun = {_stem(w) for w in m.group(1).split() if w not in _STOP}
         if noun & _TIME_NOUNS:  # "how many nights" is answered by a duration ("Minimum nights: 5")
             return found + values_of_type(text, "duration", question)
+        if noun & _OCCURRENCE_NOUNS:  # "how many times" is answered by "two attempts", "three tries"
+            return found
         # the counted noun may follow an adjective ("33 non-reserved parking spaces")
         return [v for v in found if noun & {_stem(w) for w in v.unit.split() + _words(text[v.end:v.end + 30])[:3]}]
     return found
 
 
 _TIME_NOUNS = frozenset({"night", "day", "week", "month", "year", "hour", "minute"})
+_OCCURRENCE_NOUNS = frozenset({"time", "tim", "attempt", "try", "tri", "occasion"})  # _stem("times") == "tim"
 _COUNT_NOUN = re.compile(r"\b(?:how many|number of)\s+((?:[a-z-]+\s+){0,1}[a-z-]+)")
 
 

@@ -148,6 +148,24 @@ def alias_named(text: str, groups: Sequence[Group]) -> list[Group]:
     return named
 
 
+def naming_aliases(text: str, groups: Sequence[Group]) -> list[str]:
+    """The name aliases of `groups` (parties, buildings: "GEORGE YEARWOOD", "THE UNITED STATES OF
+    AMERICA") that `text` uses, at least half of their content words present: words that locate
+    the document, not the asked thing. "What monthly rent does George Yearwood charge ...?" is
+    about rent; searched and quoted with the party's name in, the lease's header (where the
+    parties are named) outranks the rent clause. Generic alias words (landlord, lease, office)
+    never count, so "landlord" stays in the query."""
+    words_in = set(_tokens(text))
+    out = []
+    for g in groups:
+        for a in g.aliases:
+            ws = [w for w in _tokens(a) if len(w) >= 3 and w not in _STOP and w not in _ALIAS_GENERIC
+                  and not w.isdigit()]
+            if len(ws) >= 1 and " " in a.strip() and 2 * sum(w in words_in for w in ws) >= len(ws):
+                out.append(" ".join(ws))
+    return out
+
+
 _ALIAS_GENERIC = {"lease", "agreement", "tenancy", "residential", "apartment", "sample", "page", "landlord", "tenant",
                   "llc", "inc", "ltd", "corp", "company", "the", "and", "limited", "partnership", "properties",
                   "property", "exhibit", "article", "parties", "occupants", "office", "commercial", "short", "long"}
@@ -318,7 +336,7 @@ def strip_names(text: str, names: Sequence[str]) -> str:
     at Apartments"... the name no longer pulls listings titled with it above the late-fee clause.
     Returns `text` unchanged when nothing would be left."""
     drop = {w for name in names for w in _tokens(name) if w not in _STOP}
-    kept = [w for w in re.findall(r"\S+", text) if not (set(_tokens(w)) and set(_tokens(w)) <= drop)]
+    kept = [w for w in re.findall(r"\S+", text) if not ((set(_tokens(w)) - {"s"}) and set(_tokens(w)) - {"s"} <= drop)]
     return " ".join(kept) or text
 
 
@@ -336,8 +354,12 @@ def select_quotes(question: str, hits: Sequence[Hit], embedder, n: int = 2, max_
     if not cands:
         return []
     ignored = {w for text in ignore_words for w in _tokens(text) if w not in _STOP}
-    # the document's own name would pull its title and letterhead lines to the top: leave it out
-    qvec = embedder.embed_query(strip_names(question, ignore_words))
+    # the document's own name would pull its title and letterhead lines to the top: leave it out,
+    # unless it is the whole question ("What is included in the winter move-in special?")
+    stripped = strip_names(question, ignore_words)
+    if len({w for w in _tokens(stripped) if len(w) > 3 and w not in _GENERIC and w not in _STOP}) < 2:
+        stripped, ignored = question, set()
+    qvec = embedder.embed_query(stripped)
     svecs = embedder.embed_documents([s for s, _ in cands])
     cos = svecs @ qvec
     qwords = {w for w in _tokens(question) if len(w) > 3 and w not in _GENERIC and w not in ignored}

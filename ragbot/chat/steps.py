@@ -20,7 +20,7 @@ from ragbot.chat import prompts
 from ragbot.chat.gate import Candidate, GateSignals
 from ragbot.chat.grounding import Groundedness, groundedness
 from ragbot.chat.intents import detect_intents
-from ragbot.chat.retrieval import (Group, Quote, ambiguity, faq_match, group_of, named_groups, rewrite_query,
+from ragbot.chat.retrieval import (Group, Quote, ambiguity, faq_match, group_of, named_groups, naming_aliases, rewrite_query,
                                    select_quotes, strip_names)
 from ragbot.config import BotConfig
 from ragbot.text import sentences, split_sentences
@@ -248,12 +248,13 @@ def retrieve(ctx: TurnContext, u: Understanding) -> Retrieval:
     named = named_groups(context, ctx.catalog)
     scopes = [g.scope for g in named if g.scope]
     sources = tuple(g.source for g in named if g.source)
-    narrowed_query = strip_names(u.query, [g.label for g in named]) or u.query
+    aliases = naming_aliases(u.query, named)
+    narrowed_query = strip_names(u.query, [g.label for g in named] + aliases) or u.query
     if len(narrowed_query.split()) < 2:
         narrowed_query = u.query  # "What is included in the ?" retrieves nothing: keep the name
     if len(scopes) == 1:  # a named property wins over documents named after it
         hits = kb.search(narrowed_query, k=k, scope=dict(scopes[0]), include_unscoped=True)
-        if _NAMES_DOCUMENT.search(u.question):  # "the Ontario tenancy agreement": that document, not the company FAQ
+        if _NAMES_DOCUMENT.search(u.question) or aliases:  # "the Ontario tenancy agreement", a party: not the company FAQ
             hits = [h for h in hits if h.chunk.scope] or hits
         return Retrieval(own_scope(hits, scopes[0], ctx.catalog), dict(scopes[0]), None, tuple(named), True, _ms(t0))
     if sources and not scopes:
@@ -425,7 +426,7 @@ def generate(ctx: TurnContext, u: Understanding, r: Retrieval, on_token: Callabl
     passages = [allowed[i] for i in prompt.passage_indices]
     shown = {h.chunk.chunk_id for h in passages}
     pool = passages + [h for h in allowed if h.chunk.chunk_id not in shown][: max(0, rc.k_quote_pool - len(passages))]
-    ignore = [g.label for g in r.named] + [group_of(h).label for h in pool[:1]]
+    ignore = [g.label for g in r.named] + naming_aliases(u.question, r.named) + [group_of(h).label for h in pool[:1]]
     quotes = select_quotes(u.question, pool, ctx.kb.embedder, n=rc.quotes, ignore_words=ignore)
     gen = ctx.generator.generate(prompt.messages, max_tokens=cfg.generator.max_tokens,
                                  temperature=cfg.generator.temperature, on_token=on_token)
