@@ -336,8 +336,13 @@ def strip_names(text: str, names: Sequence[str]) -> str:
     at Apartments"... the name no longer pulls listings titled with it above the late-fee clause.
     Returns `text` unchanged when nothing would be left."""
     drop = {w for name in names for w in _tokens(name) if w not in _STOP}
-    kept = [w for w in re.findall(r"\S+", text) if not ((set(_tokens(w)) - {"s"}) and set(_tokens(w)) - {"s"} <= drop)]
+    kept = [w for w in re.findall(r"\S+", text) if not (_name_words(w) and _name_words(w) <= drop)]
     return " ".join(kept) or text
+
+
+def _name_words(token: str) -> set[str]:
+    """The words of a whitespace token, a possessive "s" left out ("Yearwood's" -> {"yearwood"})."""
+    return set(_tokens(token)) - {"s"}
 
 
 def select_quotes(question: str, hits: Sequence[Hit], embedder, n: int = 2, max_chars: int = 450,

@@ -20,8 +20,8 @@ from ragbot.chat import prompts
 from ragbot.chat.gate import Candidate, GateSignals
 from ragbot.chat.grounding import Groundedness, groundedness
 from ragbot.chat.intents import detect_intents
-from ragbot.chat.retrieval import (Group, Quote, ambiguity, faq_match, group_of, named_groups, naming_aliases, rewrite_query,
-                                   select_quotes, strip_names)
+from ragbot.chat.retrieval import (Group, Quote, ambiguity, faq_match, group_of, named_groups, naming_aliases,
+                                   rewrite_query, select_quotes, strip_names)
 from ragbot.config import BotConfig
 from ragbot.text import sentences, split_sentences
 from ragbot.generators.base import Generation, Generator
