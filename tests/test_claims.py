@@ -374,6 +374,10 @@ def test_count_lead_prefers_the_noun_the_question_names():
     # "how many times" is answered by a count of attempts, not only of "times"
     ("How many times must I try to reach the landlord first?", "The tenant must make at least two attempts.", True),
     ("How many cats can I have?", "The tenant must make at least two attempts.", False),
+    # the hours of one thing are not another's
+    ("What are the gym hours?", "Quiet hours are from 10 p.m. to 7 a.m. every day.", False),
+    ("When are quiet hours?", "Quiet hours are from 10 p.m. to 7 a.m. every day.", True),
+    ("What are the office hours?", "The office is open 9 a.m. to 5 p.m. on weekdays.", True),
 ])
 def test_quote_answers(question, quote, answers):
     assert quote_answers(question, classify_question(question), quote) is answers

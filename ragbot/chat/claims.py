@@ -353,11 +353,13 @@ def quote_answers(question: str, answer_type: AnswerType | None, quote: str | Se
     if not text.strip():
         return False
     topic = _with_members(topic_words(question) - topic_words(" ".join(ignore_words)))
-    qualifier = fee_kind(question)
+    qualifier, hours = fee_kind(question), hours_kind(question)
     for kind in at.kinds:
         if kind in _ROLE_KINDS:
             if kind == "amount" and qualifier and not _mentions_topic(text, frozenset({qualifier})):
                 continue  # "the pet deposit" is not answered by the security deposit's amount
+            if hours and not _mentions_topic(text, frozenset({hours})):
+                continue  # "the gym hours" are not answered by the quiet hours
             if wanted_values(question, kind, text):
                 return True
         elif not topic or _mentions_topic(_A_C.sub("air conditioning", text), topic) or (
@@ -372,6 +374,21 @@ _FEE_KIND = re.compile(r"\b(pet|late|cleaning|application|parking|storage|admin|
                        r"lockout|holding|amenity|guest|renewal|transfer|cancellation|processing|smoking|"
                        r"termination|locker|laundry|utility|water|trash|internet)\s+(?:\w+\s+)?"
                        r"(?:deposit|fee|fees|charge|charges|cost|costs|penalty|fine|rent|rate)\b", re.I)
+
+
+_HOURS_KIND = re.compile(r"\b([a-z]+)\s+hours\b", re.I)
+_NOT_A_KIND = frozenset({"what", "which", "the", "are", "your", "its", "their", "many", "business", "opening", "open",
+                         "working", "normal", "regular", "usual", "those", "these", "any", "of", "in", "during"})
+
+
+def hours_kind(question: str) -> str | None:
+    """The kind word of the hours a question asks about ("gym" in "what are the gym hours?",
+    "quiet" in "when are quiet hours?"), which an answering quote must name too; None for plain
+    opening hours ("what are your hours?", "business hours")."""
+    m = _HOURS_KIND.search(question)
+    if m is None or m.group(1).lower() in _NOT_A_KIND:
+        return None
+    return _stem(m.group(1).lower())
 
 
 def fee_kind(question: str) -> str | None:

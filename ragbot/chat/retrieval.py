@@ -359,12 +359,8 @@ def select_quotes(question: str, hits: Sequence[Hit], embedder, n: int = 2, max_
     if not cands:
         return []
     ignored = {w for text in ignore_words for w in _tokens(text) if w not in _STOP}
-    # the document's own name would pull its title and letterhead lines to the top: leave it out,
-    # unless it is the whole question ("What is included in the winter move-in special?")
-    stripped = strip_names(question, ignore_words)
-    if len({w for w in _tokens(stripped) if len(w) > 3 and w not in _GENERIC and w not in _STOP}) < 2:
-        stripped, ignored = question, set()
-    qvec = embedder.embed_query(stripped)
+    # the document's own name would pull its title and letterhead lines to the top: leave it out
+    qvec = embedder.embed_query(strip_names(question, ignore_words))
     svecs = embedder.embed_documents([s for s, _ in cands])
     cos = svecs @ qvec
     qwords = {w for w in _tokens(question) if len(w) > 3 and w not in _GENERIC and w not in ignored}
