@@ -365,7 +365,7 @@ def select_quotes(question: str, hits: Sequence[Hit], embedder, n: int = 2, max_
     cos = svecs @ qvec
     qwords = {w for w in _tokens(question) if len(w) > 3 and w not in _GENERIC and w not in ignored}
     wants_number = bool(_QUANTITY.search(question))
-    asked_fields = field_words(question)
+    asked_fields = field_words(question) - ignored  # "Tiny House ..." names the listing, not "House rules:"
     scores = []
     for (s, i), c in zip(cands, cos):
         words = set(_tokens(s))
