@@ -60,7 +60,8 @@ def _whole(sentence: str) -> bool:
     return starts and bool(_SENTENCE_END.search(sentence))
 
 
-_FIELD_UNIT = re.compile(r"^[A-Za-z][A-Za-z /-]{1,30}:\s*\S")  # "Bedrooms: 3" is short but a whole answer
+# a listing's or form's "Label: value" line ("Bedrooms: 3" is short but a whole answer); group 1 is the label
+FIELD_LINE = re.compile(r"^\s*([A-Za-z][A-Za-z /-]{1,30}):\s*\S")
 _LABELLED = re.compile(r"^[^:\n]{1,40}:\s")  # "Price: ", "A: ", "House rules: ": a line that starts a unit
 _INLINE_LIST = re.compile(r"(?:^|[\s:])1\.\s+\S.*?\s2\.\s+\S")  # "House rules: 1. Love & Kindness 2. Check in ..."
 _LIST_NUMBER = re.compile(r"(?<=[\s:])(\d{1,2})\.\s+(?=[A-Z])")
@@ -96,7 +97,7 @@ def split_sentences(text: str, lines_are_units: bool = False) -> list[str]:
     if lines_are_units:
         units = [" ".join(s.replace(_KEEP, " ").split()) for part in _unwrapped_lines(text)
                  for s in _PASSAGE_SPLIT.split(_keep_list_numbers(part))]
-        return [u[:MAX_SENTENCE_CHARS] for u in units if len(u) >= 12 or _FIELD_UNIT.match(u)]
+        return [u[:MAX_SENTENCE_CHARS] for u in units if len(u) >= 12 or FIELD_LINE.match(u)]
     out = []
     for s in _PASSAGE_SPLIT.split(clean_pdf_text(text)):
         s = " ".join(s.split())

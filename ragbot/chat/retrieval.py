@@ -15,7 +15,7 @@ from typing import Mapping, Sequence
 import numpy as np
 from rapidfuzz import fuzz
 
-from ragbot.text import split_sentences, words
+from ragbot.text import FIELD_LINE, split_sentences, words
 from ragbot.types import Hit, Turn
 
 _FOLLOWUP = re.compile(r"^(and|or|but|also|what about|how about|same|then)\b|\b(it|that|this|there|they|them|those|these|its)\b",
@@ -283,8 +283,7 @@ def faq_match(question: str, hits: Sequence[Hit], embedder, min_score: float, mi
     return None if best is None else best[1]
 
 
-# a listing's or form's "Label: value" line, and the question words that ask for each label word
-_FIELD_LINE = re.compile(r"^\s*([A-Za-z][A-Za-z /-]{1,30}):\s*\S")
+# the question words that ask for each word of a "Label: value" line's label (text.FIELD_LINE)
 _FIELD_ASKED_BY = {"price": ("rent", "price", "cost", "much", "nightly", "monthly", "charge"),
                    "square": ("square", "footage", "size", "big", "sqft", "large"), "feet": ("footage", "square"),
                    "pets": ("pet", "pets", "dog", "dogs", "cat", "cats", "animal", "animals"),
@@ -314,7 +313,7 @@ def asks_field(sentence: str, asked: frozenset[str]) -> bool:
     """Whether `sentence` is a "Label: value" line (a listing field, a form entry) whose label the
     question asks for: "Square feet: 490" for "what's the square footage?", "Price: $1,800" for
     "how much is it?", "Pets allowed: Cats,Dogs" for "does it allow dogs?"."""
-    m = _FIELD_LINE.match(sentence)
+    m = FIELD_LINE.match(sentence)
     if m is None:
         return False
     label = _tokens(m.group(1))
