@@ -145,6 +145,9 @@ def test_a_narrowed_search_drops_company_wide_hits_about_another_scope():
     kept = own_scope(hits, {"property": "oak-street"}, [oak, pine])
     assert [h.chunk.source for h in kept] == ["oak_faq.md", "harborview_faq.csv"]
     assert own_scope(hits, {}, [oak, pine]) == tuple(hits)
+    # a scope the question names is not another one: the conversation's scope does not hide it
+    named = own_scope(hits, {"property": "oak-street"}, [oak, pine], "Is there a pet deposit at Pine Avenue?")
+    assert [h.chunk.source for h in named] == [h.chunk.source for h in hits]
 
 
 def test_naming_aliases_are_the_parties_a_question_uses_never_generic_words():

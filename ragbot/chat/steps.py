@@ -241,7 +241,8 @@ def retrieve(ctx: TurnContext, u: Understanding) -> Retrieval:
     kb = ctx.kb
     if u.sources is not None or u.scope:
         hits = kb.search(u.query, k=k, scope=u.scope or None, include_unscoped=True, sources=u.sources)
-        return Retrieval(own_scope(hits, u.scope, ctx.catalog), u.scope, u.sources, u.named, narrowed=True, ms=_ms(t0))
+        return Retrieval(own_scope(hits, u.scope, ctx.catalog, u.question), u.scope, u.sources, u.named, narrowed=True,
+                         ms=_ms(t0))
     if u.followup and u.focus and not named_groups(u.question, ctx.catalog):
         return _retrieve_in_focus(ctx, u, k, t0)
     context = " ".join([u.query] + [x.content for x in u.history if x.role == "user"][-2:])
@@ -267,13 +268,17 @@ def retrieve(ctx: TurnContext, u: Understanding) -> Retrieval:
 _NAMES_DOCUMENT = re.compile(r"\b(?:lease|agreement|contract|form)\b", re.I)
 
 
-def own_scope(hits: Sequence[Hit], scope: Mapping[str, str], catalog: Sequence[Group]) -> tuple[Hit, ...]:
+def own_scope(hits: Sequence[Hit], scope: Mapping[str, str], catalog: Sequence[Group],
+              question: str = "") -> tuple[Hit, ...]:
     """`hits` of a search narrowed to `scope`, without the company-wide (unscoped) ones that are
     about another scope of the catalog: a listing row or a brochure whose name names Pine Avenue
-    does not answer for Oak Street, though a company-wide FAQ does. Unchanged without a scope."""
+    does not answer for Oak Street, though a company-wide FAQ does. A scope the `question` itself
+    names is not "another" ("Are dogs allowed at Oak Street Apartments?" in a conversation that
+    settled on Pine Avenue keeps the company-wide Oak Street listings). Unchanged without a scope."""
     if not scope:
         return tuple(hits)
-    others = [g for g in catalog if g.scope and dict(g.scope) != dict(scope)]
+    asked = {g.key for g in named_groups(question, catalog)} if question else set()
+    others = [g for g in catalog if g.scope and dict(g.scope) != dict(scope) and g.key not in asked]
     named: dict[str, bool] = {}
 
     def foreign(h: Hit) -> bool:
