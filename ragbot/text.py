@@ -98,9 +98,38 @@ def split_sentences(text: str, lines_are_units: bool = False) -> list[str]:
         units = [" ".join(s.replace(_KEEP, " ").split()) for part in _unwrapped_lines(text)
                  for s in _PASSAGE_SPLIT.split(_keep_list_numbers(part))]
         return [u[:MAX_SENTENCE_CHARS] for u in units if len(u) >= 12 or FIELD_LINE.match(u)]
-    out = []
-    for s in _PASSAGE_SPLIT.split(clean_pdf_text(text)):
-        s = " ".join(s.split())
-        if len(s) >= 25 and len(s) <= MAX_SENTENCE_CHARS and _whole(s):  # a bare heading supports nothing
-            out.append(s)
+    out: list[str] = []
+    for prose, items in _list_blocks(clean_pdf_text(text)):
+        units = [u for u in (" ".join(s.split()) for s in _PASSAGE_SPLIT.split(prose)) if u]
+        out += [u for u in units if 25 <= len(u) <= MAX_SENTENCE_CHARS and _whole(u)]
+        if not items:
+            continue
+        lead = out.pop() if out and units and out[-1] == units[-1] and units[-1].endswith(":") else None
+        listed = " ".join(f"• {i}" for i in items)
+        if lead and len(lead) + len(listed) < MAX_SENTENCE_CHARS:  # "... notice periods: • 14 days ... • 2 months ..."
+            out.append(f"{lead} {listed}")
+        else:
+            out += ([lead] if lead else []) + [f"• {i}" for i in items if 12 <= len(i) <= MAX_SENTENCE_CHARS]
     return out
+
+
+_BULLET = re.compile(r"^\s*[•●▪◦‣\uf0b7]\s*")
+
+
+def _list_blocks(text: str) -> list[tuple[str, list[str]]]:
+    """PDF text as (prose, bullet items after it) pairs. A bullet item runs from its bullet to the
+    next bullet or to the first line that starts with anything but a lower-case letter (a wrapped
+    item continues in lower case; "If the tenant ..." after the last item is prose again), so an
+    item needs no sentence punctuation to be quotable ("• 2 months for landlord's use of property")."""
+    blocks: list[tuple[list[str], list[str]]] = [([], [])]
+    for line in text.split("\n"):
+        prose, items = blocks[-1]
+        if _BULLET.match(line):
+            items.append(_BULLET.sub("", line))
+        elif items and line.strip()[:1].islower():
+            items[-1] += " " + line.strip()
+        elif items:
+            blocks.append(([line], []))
+        else:
+            prose.append(line)
+    return [("\n".join(p), [" ".join(i.split()) for i in items if i.strip()]) for p, items in blocks]

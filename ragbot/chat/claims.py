@@ -43,6 +43,7 @@ from ragbot.chat.grounding import _STOP, _names, extract_numbers, strip_citation
 from ragbot.chat.polarity import _mentions_topic, _with_members, polarity, topic_words
 from ragbot.chat.typed_values import Value, mentions
 from ragbot.errors import InputError
+from ragbot.text import STOPWORDS
 
 
 @dataclass(frozen=True)
@@ -333,9 +334,15 @@ def direct_lead(question: str, answer_type: AnswerType | None, quote: str | Sequ
         if kind == "contact" and not _ASKS_NUMBER.search(question):
             return None  # "who is ..." wants a name, which a lead would have to guess
         found = values_of_type(text, kind, question)
+        if kind == "duration" and _HOW_OFTEN.search(question):  # "three years" is a term, not how often
+            found = [v for v in found if _EVERY_BEFORE.search(text[max(0, v.start - 12):v.start])]
         if found:
             return leads.lead_for(kind, found, text, question)
     return None
+
+
+_HOW_OFTEN = re.compile(r"\bhow often\b|\bhow frequently\b", re.I)
+_EVERY_BEFORE = re.compile(r"\b(?:every|each|once(?: a| an| every)?)\s+(?:other\s+)?$", re.I)
 
 
 _ASKS_NUMBER = re.compile(r"\b(?:number|phone|call|text|dial|e-?mail|website|web site|url|portal|reach|contact)\b", re.I)
@@ -355,6 +362,10 @@ def quote_answers(question: str, answer_type: AnswerType | None, quote: str | Se
     topic = _with_members(topic_words(question) - topic_words(" ".join(ignore_words)))
     qualifier, hours = fee_kind(question), hours_kind(question)
     for kind in at.kinds:
+        if kind == "contact" and not _owner_named(question, text):
+            continue  # "George Yearwood's phone number" is not the office's number
+        if (offer := offer_kind(question)) and offer not in text.lower():
+            continue  # "a military discount" is not answered by the winter special's discount
         if kind in _ROLE_KINDS:
             if kind == "amount" and qualifier and not _mentions_topic(text, frozenset({qualifier})):
                 continue  # "the pet deposit" is not answered by the security deposit's amount
@@ -368,6 +379,16 @@ def quote_answers(question: str, answer_type: AnswerType | None, quote: str | Se
         elif kind == "yes_no" and _EXCLUSIVE_PERMISSION.search(text):  # "Only cats are allowed" answers "dogs?"
             return True
     return False
+
+
+_OWNER = re.compile(r"\b((?:[A-Z][a-z]+\s+)+[A-Z][a-z]+)['’]s\b")
+
+
+def _owner_named(question: str, text: str) -> bool:
+    """False when the question asks for the contact of a named person ("George Yearwood's phone
+    number") and `text` does not name them (their last name, case-insensitive)."""
+    m = _OWNER.search(question)
+    return m is None or m.group(1).split()[-1].lower() in text.lower()
 
 
 _FEE_KIND = re.compile(r"\b(pet|late|cleaning|application|parking|storage|admin|administrative|key|"
@@ -398,6 +419,18 @@ def fee_kind(question: str) -> str | None:
     neither is a kind here."""
     m = _FEE_KIND.search(question)
     return _stem(m.group(1).lower()) if m else None
+
+
+_OFFER_KIND = re.compile(r"\b([a-z][a-z-]{2,})\s+(?:discount|rebate|promotion|promo|coupon|special|deal)s?\b", re.I)
+_NOT_AN_OFFER_KIND = frozenset({"any", "the", "your", "our", "rent", "some", "special", "current", "other"})
+
+
+def offer_kind(question: str) -> str | None:
+    """The kind word of a discount or special a question asks about ("military" in "Do you offer
+    a military discount?"), which an answering quote must name too; None for a bare "discount"."""
+    m = _OFFER_KIND.search(question)
+    word = m.group(1).lower() if m else None
+    return word if word and word not in _NOT_AN_OFFER_KIND and word not in STOPWORDS else None
 
 
 _A_C = re.compile(r"\bA/C\b", re.I)  # listings write "air conditioning" as "A/C"

@@ -15,7 +15,9 @@ from typing import Mapping, Sequence
 import numpy as np
 from rapidfuzz import fuzz
 
-from ragbot.text import FIELD_LINE, split_sentences, words
+from ragbot.chat.answer_types import classify_question
+from ragbot.chat.typed_values import mentions
+from ragbot.text import FIELD_LINE, STOPWORDS, split_sentences, words
 from ragbot.types import Hit, Turn
 
 _FOLLOWUP = re.compile(r"^(and|or|but|also|what about|how about|same|then)\b|\b(it|that|this|there|they|them|those|these|its)\b",
@@ -25,7 +27,7 @@ _GENERIC = {"the", "and", "for", "with", "from", "lease", "leases", "agreement",
             "room", "private", "listing", "listings", "document", "rental", "rent", "unit", "property", "near", "faq",
             "faqs", "pdf", "csv", "txt", "bedroom", "bed", "bath", "studio", "new", "great", "nice", "cozy", "downtown"}
 _QUANTITY = re.compile(r"\b(how (much|many|long|big|soon|late|early)|what (is|are) the (amount|fee|price|rent|deposit)|"
-                       r"when|what time|which (hours|suite|day))\b", re.I)
+                       r"when|(?:at )?what times?|which (hours|suite|day))\b", re.I)
 
 
 def _tokens(text: str) -> list[str]:
@@ -320,6 +322,65 @@ def asks_field(sentence: str, asked: frozenset[str]) -> bool:
     return any(w in asked or any(a in asked for a in _FIELD_ASKED_BY.get(w, ())) for w in label if w not in _STOP)
 
 
+_VALUE_KINDS = ("amount", "duration", "date", "count")
+_NUMBER = re.compile(r"\d|\b(one|two|three|six|sixty|ninety|thirty)\b", re.I)
+_PARTY = r"(landlord|tenant|resident|lessor|lessee|owner|occupant|guest|host)s?"
+_ASKED_ACTOR = re.compile(r"\b(?:does|do|must|should|will|would|can|may|has|is|did)\s+(?:the\s+|a\s+|my\s+|our\s+)?"
+                          + _PARTY + r"\b", re.I)
+_SUBJECT = re.compile(r"^(?:\W*[\w’']+\W+){0,3}?(?:the\s+|a\s+)?" + _PARTY +
+                      r"\s+(?:must|shall|will|may|agrees|should|has to|is required|needs)\b", re.I)
+
+
+def value_bonus(question: str, sentence: str) -> float:
+    """0.08 for a sentence stating a value of the kind a quantity question asks ("When did ...
+    join?" -> a date such as "October 2026", not the "two-bedroom" of a title line); for such a
+    question whose kind finds nothing typed, any number word or digit still earns it. 0.0 for
+    other questions. The weight is the earlier number bonus's, fitted on the tune split."""
+    if not _QUANTITY.search(question):
+        return 0.0
+    kind = classify_question(question).kind
+    if kind in _VALUE_KINDS:
+        return 0.08 if any(v.kind == kind for v in mentions(sentence)) else 0.0
+    return 0.08 if _NUMBER.search(sentence) else 0.0
+
+
+def completed_quote(question: str, sentence: str, chunk, max_chars: int = 450) -> str:
+    """`sentence` with what it needs from the sentences after it in its chunk: a sentence that
+    introduces what follows ("... to get one of these move-in specials:") gets the following ones,
+    up to `max_chars` in all; for a question asking a value (amount, duration, date, count) that
+    only the next sentence states, that one ("Landlord may enter ... after giving notice." +
+    "Entry will be between 8 a.m. and 7 p.m., Monday through Saturday."). Otherwise unchanged."""
+    units = split_sentences(chunk.text, lines_are_units=chunk.doc_type in ("listing", "faq"))
+    at = units.index(sentence) if sentence in units else -1
+    rest = units[at + 1:] if at >= 0 else []
+    if sentence.endswith(":"):
+        out = sentence
+        for nxt in rest[:4]:
+            if len(out) + 1 + len(nxt) > max_chars:
+                break
+            out = f"{out} {nxt}"
+        return out
+    kind = classify_question(question).kind if _QUANTITY.search(question) else None
+    if kind not in _VALUE_KINDS or not rest or any(v.kind == kind for v in mentions(sentence)):
+        return sentence
+    joined = f"{sentence} {rest[0]}"
+    return joined if any(v.kind == kind for v in mentions(rest[0])) and len(joined) <= max_chars + 150 else sentence
+
+
+def asked_actor(question: str) -> str | None:
+    """The party a question asks about as the one acting ("How much notice does the landlord
+    need?" -> "landlord"), or None; plural and case folded."""
+    m = _ASKED_ACTOR.search(question)
+    return m.group(1).lower() if m else None
+
+
+def acting_party(sentence: str) -> str | None:
+    """The party a clause binds as its subject ("The tenant must give 60 days notice" -> "tenant"),
+    or None when the sentence does not open with one."""
+    m = _SUBJECT.match(sentence)
+    return m.group(1).lower() if m else None
+
+
 @dataclass(frozen=True)
 class Quote:
     """A sentence selected from a hit as the answer's support. hit: index into the hits (0-based)."""
@@ -359,23 +420,31 @@ def select_quotes(question: str, hits: Sequence[Hit], embedder, n: int = 2, max_
         return []
     ignored = {w for text in ignore_words for w in _tokens(text) if w not in _STOP}
     # the document's own name would pull its title and letterhead lines to the top: leave it out
-    qvec = embedder.embed_query(strip_names(question, ignore_words))
+    stripped = strip_names(question, ignore_words)
+    if len([w for w in _tokens(stripped) if w not in STOPWORDS and w not in _STOP and w not in _GENERIC]) < 2:
+        stripped = question  # "What is included in the winter move-in special?": the name is the topic
+    qvec = embedder.embed_query(stripped)
     svecs = embedder.embed_documents([s for s, _ in cands])
     cos = svecs @ qvec
     qwords = {w for w in _tokens(question) if len(w) > 3 and w not in _GENERIC and w not in ignored}
-    wants_number = bool(_QUANTITY.search(question))
     asked_fields = field_words(question) - ignored  # "Tiny House ..." names the listing, not "House rules:"
+    actor = asked_actor(question)
     scores = []
     for (s, i), c in zip(cands, cos):
         words = set(_tokens(s))
         overlap = len(qwords & words) / max(1, len(qwords))
-        bonus = 0.08 if wants_number and re.search(r"\d|\b(one|two|three|six|sixty|ninety|thirty)\b", s, re.I) else 0.0
-        bonus += 0.2 if asks_field(s, asked_fields) else 0.0
+        bonus = value_bonus(question, s) + (0.2 if asks_field(s, asked_fields) else 0.0)
+        if actor and (subject := acting_party(s)) and subject != actor:
+            bonus -= 0.1  # "does the landlord need": "The tenant must give 60 days notice" is the other party's duty
+        if hits[i].chunk.doc_type == "listing" and hits[i].chunk.text.lstrip().startswith(s):
+            bonus -= 0.15  # a listing's title line repeats the name the question used, and answers nothing else
         scores.append(float(c) + 0.15 * overlap + bonus - 0.02 * i)
     order = np.argsort(-np.array(scores))
     quotes, used = [], 0
     for j in order[:n * 3]:
         s, i = cands[j]
+        if not quotes:
+            s = completed_quote(question, s, hits[i].chunk, max_chars)
         if used + len(s) > max_chars and quotes:
             break
         quotes.append(Quote(s, i, scores[j]))
