@@ -52,6 +52,18 @@ def test_long_document_is_split_with_metadata_kept():
     assert "chunk_index" not in d.metadata  # the document is not mutated
 
 
+def test_pdf_text_is_cut_between_sentences_not_at_line_wraps():
+    """PDF pages keep their line wraps and often have no blank lines: a cut at a wrap left
+    "Payments are / to be made quarterly ..." whole in neither chunk."""
+    sentences = [f"Clause {i} says the tenant pays item {i} by the {i + 1}th day of the\nmonth, in advance, to the landlord."
+                 for i in range(12)]
+    text = " ".join(sentences)
+    chunks = chunk_documents([doc(text, "lease.pdf", "lease", page=1)], CFG, {})
+    assert len(chunks) > 3
+    for c in chunks:
+        assert c.text.startswith("Clause ") and c.text.endswith("landlord."), c.text
+
+
 def test_short_document_is_one_chunk():
     [c] = chunk_documents([doc("  Rent is due on the 1st.  ")], CFG, {})
     assert c.text == "Rent is due on the 1st." and c.metadata["chunk_index"] == 0

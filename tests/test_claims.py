@@ -477,3 +477,25 @@ def test_business_name_stated_by_the_quote_still_answers():
 ])
 def test_quote_answers_needs_the_asked_thing(question, quote, ignore, answers):
     assert quote_answers(question, classify_question(question), quote, ignore_words=ignore) is answers
+
+
+@pytest.mark.parametrize("question,quote,ignore,answers", [
+    # a named person's contact is not answered by someone else's number
+    ("What is Maria Lopez's phone number?", "A: The office line is 555-0100.", [], False),
+    ("What is Maria Lopez's phone number?", "Landlord: Maria Lopez, telephone 555-0133.", [], True),
+    # a discount of a named kind must be named by the quote or by its document
+    ("Do you offer a student discount?", "The discount is a credit on the first month's rent.", [], False),
+    ("Do you offer a military discount?", "Students get a 5% discount with a valid ID.", [], False),
+    ("Do you offer a student discount?", "A student discount of 5% applies with a valid ID.", [], True),
+    ("Is the pet fee waived under the fall move-in special?", "The $300 pet fee is waived for leases signed by May.",
+     ["Fall Move In Special"], True),
+])
+def test_quote_answers_needs_the_named_owner_or_offer(question, quote, ignore, answers):
+    assert quote_answers(question, classify_question(question), quote, ignore_words=ignore) is answers
+
+
+def test_how_often_leads_are_frequencies_not_terms():
+    quote = "Rent is $900 per month for the initial three years. Payments are made every 3 months in advance."
+    assert direct_lead("How often is rent paid?", None, "Rent is $900 per month for the initial three years.") is None
+    assert direct_lead("How often is rent paid?", None, quote) == "Every 3 months."
+    assert direct_lead("When are the guidelines published?", None, "Guidelines are published in August.") == "In August."

@@ -6,7 +6,7 @@ import pytest
 
 from ragbot.kb.embedders import HashingEmbedder
 from ragbot.chat.retrieval import (asks_field, field_words, naming_aliases, strip_names, ambiguity, competing, facts_differ, faq_match, group_for, group_of, humanize, named_groups, rewrite_query,
-                              select_quotes)
+                              select_quotes, completed_quote, value_bonus, asked_value_kind, asked_actor, acting_party)
 from ragbot.types import Chunk, Hit, Turn
 
 
@@ -158,3 +158,50 @@ def test_naming_aliases_are_the_parties_a_question_uses_never_generic_words():
     assert naming_aliases("What does the landlord charge for a late lease payment?", [g]) == []
     # the party's name (possessive included) leaves the query; the asked thing stays
     assert strip_names("When does George Yearwood's lease end?", naming_aliases(q, [g])) == "When does lease end?"
+
+
+def test_a_quote_that_introduces_what_follows_gets_it():
+    text = ("Sign a new lease by May 1 to get one of these specials:\n\n"
+            "Elm Court: $250 off your first month.\n\nBirch Row: half off your first month.")
+    chunk = _hit(text, "special.txt", 0.7, doc_type="text").chunk
+    q = completed_quote("What is in the spring special?", "Sign a new lease by May 1 to get one of these specials:", chunk)
+    assert q == ("Sign a new lease by May 1 to get one of these specials: Elm Court: $250 off your first month. "
+                 "Birch Row: half off your first month.")
+    assert completed_quote("What is in the spring special?", q[:200], chunk, max_chars=60) == q[:200]
+
+
+def test_a_value_question_gets_the_next_sentence_when_only_it_states_the_value():
+    text = ("The owner may come into the unit to make repairs after giving written notice. "
+            "Visits happen between 9 a.m. and 6 p.m. on weekdays. Keys are kept at the office.")
+    hits = [_hit(text, "elm.pdf", 0.7)]
+    q = completed_quote("At what times may the owner come into the unit?",
+                        "The owner may come into the unit to make repairs after giving written notice.", hits[0].chunk)
+    assert q.endswith("Visits happen between 9 a.m. and 6 p.m. on weekdays.")
+    # a sentence that states the asked kind of value already stays as it is
+    done = "Visits happen between 9 a.m. and 6 p.m. on weekdays."
+    assert completed_quote("At what times may the owner visit?", done, hits[0].chunk) == done
+
+
+def test_value_bonus_counts_the_asked_kind_of_value():
+    kind = asked_value_kind("When did Elm Court join the company?")
+    assert kind == "date"
+    assert value_bonus(kind, "Elm Court joined in March 2025 and is leasing now.") > 0
+    assert value_bonus(kind, "Updated two-bedroom townhome - Elm Court") == 0.0
+    assert asked_value_kind("Is there a gym?") is None and value_bonus(None, "The gym is open 24 hours.") == 0.0
+
+
+def test_the_acting_party_of_a_question_and_of_a_clause():
+    assert asked_actor("How much notice does the landlord need to end the lease?") == "landlord"
+    assert asked_actor("How much notice is needed?") is None
+    assert acting_party("The tenant must give 60 days notice in writing.") == "tenant"
+    assert acting_party("If the landlord ends the tenancy, notice is 30 days.") is None
+    hits = [_hit("The tenant must give 60 days notice in writing to end the lease. "
+                 "The landlord must give 90 days notice to end the lease.", "x.pdf", 0.7)]
+    q = select_quotes("How much notice does the landlord have to give to end the lease?", hits, HashingEmbedder(256), n=1)
+    assert q[0].text.startswith("The landlord must give 90 days")
+
+
+def test_a_listing_title_line_is_not_the_quote_for_a_question_naming_it():
+    listing = _hit("Garden studio - Elm Court\nPrice: $900\nAvailable: since June 2026", "l.csv#1", 0.8, doc_type="listing")
+    q = select_quotes("When is the Garden studio at Elm Court available?", [listing], HashingEmbedder(256), n=1)
+    assert q[0].text == "Available: since June 2026"

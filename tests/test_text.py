@@ -24,3 +24,31 @@ def test_listing_fields_stay_one_a_line_and_an_inline_numbered_list_is_one_unit(
     assert "House rules: 1. Love & Kindness 2. Check in after 3pm - checkout 11am 3. Non-smoking space." in units
     # an amount ending a sentence is still a sentence end outside a numbered list
     assert "Notes: The cleaning fee is $25." in units and "Dogs live on this property." in units
+
+
+NOTICE = ("All notices must be in writing. If the owner ends the rental, the owner must allow the\n"
+          "following notice periods:\n"
+          "• 10 days for unpaid rent, 5 days for a weekly rental\n"
+          "• 3 months for the owner's own use\n"
+          "• 30 days for damage\n"
+          "If the renter moves out early, the\n"
+          "renter owes rent until a new renter moves in.")
+
+
+def test_a_bullet_list_is_quoted_with_the_sentence_that_introduces_it():
+    units = split_sentences(NOTICE)
+    assert units[0] == "All notices must be in writing."
+    assert units[1] == ("If the owner ends the rental, the owner must allow the following notice periods: "
+                        "• 10 days for unpaid rent, 5 days for a weekly rental • 3 months for the owner's own use "
+                        "• 30 days for damage")
+    # the last item ends at the capitalised line after it, which is prose again
+    assert units[2] == "If the renter moves out early, the renter owes rent until a new renter moves in."
+
+
+def test_items_of_a_long_list_or_a_list_without_a_lead_are_units_of_their_own():
+    items = "\n".join(f"• item number {i} of a long list of things the renter must not keep, store or do" for i in range(9))
+    units = split_sentences("The renter must not keep:\n" + items)
+    assert units[0] == "The renter must not keep:" and len(units) == 10
+    assert units[1].startswith("• item number 0") and not units[1].endswith(".")
+    assert split_sentences("• a wrapped item that goes on\nacross a line break") == [
+        "• a wrapped item that goes on across a line break"]

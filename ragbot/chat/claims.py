@@ -335,7 +335,9 @@ def direct_lead(question: str, answer_type: AnswerType | None, quote: str | Sequ
             return None  # "who is ..." wants a name, which a lead would have to guess
         found = values_of_type(text, kind, question)
         if kind == "duration" and _HOW_OFTEN.search(question):  # "three years" is a term, not how often
-            found = [v for v in found if _EVERY_BEFORE.search(text[max(0, v.start - 12):v.start])]
+            every = [(v, m) for v in found if (m := _EVERY_BEFORE.search(text[max(0, v.start - 12):v.start]))]
+            lead = leads.lead_for(kind, [v for v, _ in every], text, question) if every else None
+            return f"{every[0][1].group(0).strip().capitalize()} {lead[0].lower()}{lead[1:]}" if lead else None
         if found:
             return leads.lead_for(kind, found, text, question)
     return None
@@ -364,7 +366,7 @@ def quote_answers(question: str, answer_type: AnswerType | None, quote: str | Se
     for kind in at.kinds:
         if kind == "contact" and not _owner_named(question, text):
             continue  # "George Yearwood's phone number" is not the office's number
-        if (offer := offer_kind(question)) and offer not in text.lower():
+        if (offer := offer_kind(question)) and not _names_offer(offer, text, ignore_words):
             continue  # "a military discount" is not answered by the winter special's discount
         if kind in _ROLE_KINDS:
             if kind == "amount" and qualifier and not _mentions_topic(text, frozenset({qualifier})):
@@ -431,6 +433,13 @@ def offer_kind(question: str) -> str | None:
     m = _OFFER_KIND.search(question)
     word = m.group(1).lower() if m else None
     return word if word and word not in _NOT_AN_OFFER_KIND and word not in STOPWORDS else None
+
+
+def _names_offer(offer: str, text: str, ignore_words: Sequence[str]) -> bool:
+    """Whether the quote or the document it comes from (its label among `ignore_words`) names
+    the offer kind, hyphens read as spaces ("move-in" in "Winter Move In Special")."""
+    flat = " ".join([text, *ignore_words]).lower().replace("-", " ")
+    return offer.replace("-", " ") in flat
 
 
 _A_C = re.compile(r"\bA/C\b", re.I)  # listings write "air conditioning" as "A/C"

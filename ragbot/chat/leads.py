@@ -16,7 +16,7 @@ from ragbot.chat.polarity import _stem, topic_words
 from ragbot.chat.typed_values import _WN_RX, Value, canon, to_decimal
 
 _RANGE_JOIN = re.compile(r"^\s*(?:to|through|thru|until|till|and|-|–|—)\s*$", re.I)
-_PREP_BEFORE = re.compile(r"\b(on|by|before|after|from|until|every|each|starting|beginning|between)\s+(the\s+)?$", re.I)
+_PREP_BEFORE = re.compile(r"\b(on|in|during|by|before|after|from|until|every|each|starting|beginning|between)\s+(the\s+)?$", re.I)
 _MONTH_AFTER = re.compile(r"^\s*(?:day\s+)?of\s+(?:each|every|the|a)\s+(?:calendar\s+)?month\b", re.I)
 
 

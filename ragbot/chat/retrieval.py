@@ -331,14 +331,20 @@ _SUBJECT = re.compile(r"^(?:\W*[\w’']+\W+){0,3}?(?:the\s+|a\s+)?" + _PARTY +
                       r"\s+(?:must|shall|will|may|agrees|should|has to|is required|needs)\b", re.I)
 
 
-def value_bonus(question: str, sentence: str) -> float:
-    """0.08 for a sentence stating a value of the kind a quantity question asks ("When did ...
-    join?" -> a date such as "October 2026", not the "two-bedroom" of a title line); for such a
-    question whose kind finds nothing typed, any number word or digit still earns it. 0.0 for
-    other questions. The weight is the earlier number bonus's, fitted on the tune split."""
-    if not _QUANTITY.search(question):
+def asked_value_kind(question: str) -> str | None:
+    """The kind of value a quantity question asks ("amount", "duration", "date", "count", or
+    another answer kind such as "open"); None when the question asks no quantity."""
+    return classify_question(question).kind if _QUANTITY.search(question) else None
+
+
+def value_bonus(kind: str | None, sentence: str) -> float:
+    """0.08 for a sentence stating a value of the `kind` a quantity question asks (from
+    `asked_value_kind`: "When did ... join?" -> a date such as "October 2026", not the
+    "two-bedroom" of a title line); for a quantity question of another kind, any number word or
+    digit still earns it. 0.0 when `kind` is None. The weight is the earlier number bonus's,
+    fitted on the tune split."""
+    if kind is None:
         return 0.0
-    kind = classify_question(question).kind
     if kind in _VALUE_KINDS:
         return 0.08 if any(v.kind == kind for v in mentions(sentence)) else 0.0
     return 0.08 if _NUMBER.search(sentence) else 0.0
@@ -360,7 +366,7 @@ def completed_quote(question: str, sentence: str, chunk, max_chars: int = 450) -
                 break
             out = f"{out} {nxt}"
         return out
-    kind = classify_question(question).kind if _QUANTITY.search(question) else None
+    kind = asked_value_kind(question)
     if kind not in _VALUE_KINDS or not rest or any(v.kind == kind for v in mentions(sentence)):
         return sentence
     joined = f"{sentence} {rest[0]}"
@@ -428,12 +434,12 @@ def select_quotes(question: str, hits: Sequence[Hit], embedder, n: int = 2, max_
     cos = svecs @ qvec
     qwords = {w for w in _tokens(question) if len(w) > 3 and w not in _GENERIC and w not in ignored}
     asked_fields = field_words(question) - ignored  # "Tiny House ..." names the listing, not "House rules:"
-    actor = asked_actor(question)
+    actor, kind = asked_actor(question), asked_value_kind(question)
     scores = []
     for (s, i), c in zip(cands, cos):
         words = set(_tokens(s))
         overlap = len(qwords & words) / max(1, len(qwords))
-        bonus = value_bonus(question, s) + (0.2 if asks_field(s, asked_fields) else 0.0)
+        bonus = value_bonus(kind, s) + (0.2 if asks_field(s, asked_fields) else 0.0)
         if actor and (subject := acting_party(s)) and subject != actor:
             bonus -= 0.1  # "does the landlord need": "The tenant must give 60 days notice" is the other party's duty
         if hits[i].chunk.doc_type == "listing" and hits[i].chunk.text.lstrip().startswith(s):

@@ -93,6 +93,9 @@ _MONTH_NUM = {m: i + 1 for i, m in enumerate("jan feb mar apr may jun jul aug se
 _DATE_MDY = re.compile(rf"\b(?P<mon>{_MONTHS})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(?P<y>\d{{4}})\b)?", _I)
 _DATE_DMY = re.compile(rf"\b(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:day\s+of\s+)?(?P<mon>{_MONTHS})\b\.?(?:,?\s+(?P<y>\d{{4}})\b)?", _I)
 _DATE_MY = re.compile(rf"\b(?P<mon>{_MONTHS})\.?,?\s+(?P<y>(?:19|20)\d\d)\b", _I)
+# a month named alone after a preposition ("published in August"); capitalised, so "in may" is not one
+_DATE_MONTH = re.compile(r"\b(?:in|during|by|until|till|each|every|since|from|before|after|through)\s+"
+                         r"(?P<mon>January|February|March|April|May|June|July|August|September|October|November|December)\b")
 _DATE_ISO = re.compile(r"\b(?P<y>(?:19|20)\d\d)-(?P<m>\d{2})-(?P<d>\d{2})\b")
 _DATE_US = re.compile(r"\b(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4}|\d{2})\b")
 _ORD_WORDS = {w: i + 1 for i, w in enumerate(
@@ -288,6 +291,8 @@ def _dates(f: _Found) -> None:
     for m in _DATE_MY.finditer(text) if months else ():
         if not (m.group("mon").lower() == "may" and text[m.start()] == "m"):
             f.add("date", m.start(), m.end(), _date_value(m.group("mon"), None, m.group("y")) or "")
+    for m in _DATE_MONTH.finditer(text):
+        f.add("date", m.start("mon"), m.end(), f"month:{_MONTH_NUM[m.group('mon').lower()[:3]]:02d}")
     for m in _DATE_ISO.finditer(text):
         f.add("date", m.start(), m.end(), f"{m.group('y')}-{m.group('m')}-{m.group('d')}")
     for m in _DATE_US.finditer(text):

@@ -1,8 +1,10 @@
 """Documents -> chunks (langchain-text-splitters' RecursiveCharacterTextSplitter) and content ids.
 
 FAQ pairs and listings are never split: one chunk each, so an answer is never cut from its
-question. Other documents longer than `chunk_size` characters are split on paragraph, line,
-word, then character boundaries with `chunk_overlap` characters of overlap.
+question. Other documents longer than `chunk_size` characters are split on paragraph, sentence,
+line, word, then character boundaries with `chunk_overlap` characters of overlap. Sentence ends
+come before line breaks because PDF text keeps its line wraps: a chunk cut at a wrap ("Payments
+are\nto be made quarterly in advance ...") leaves the answering sentence whole in neither chunk.
 """
 
 from __future__ import annotations
@@ -39,7 +41,12 @@ def make_splitter(config: ChunkingConfig):
         raise ConfigError(f"chunking.chunk_overlap ({config.chunk_overlap}) must be smaller than "
                           f"chunking.chunk_size ({config.chunk_size}); lower the overlap")
     return RecursiveCharacterTextSplitter(chunk_size=config.chunk_size, chunk_overlap=config.chunk_overlap,
-                                          length_function=len, strip_whitespace=True)
+                                          length_function=len, strip_whitespace=True,
+                                          separators=SEPARATORS, is_separator_regex=True)
+
+
+# paragraph, sentence end (". " before a capital, digit, bracket, quote or bullet), line, word, character
+SEPARATORS = [r"\n\s*\n", r"(?<=[.!?])\s+(?=[A-Z0-9(\"'“•])", r"\n", r" ", ""]
 
 
 def chunk_documents(docs: list[Document], config: ChunkingConfig, scope: Mapping[str, str]) -> list[Chunk]:
