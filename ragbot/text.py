@@ -52,9 +52,15 @@ def clean_pdf_text(text: str) -> str:
     return unicodedata.normalize("NFKC", _HYPHEN_BREAK.sub(r"\1\2", text))
 
 
+_PAGE_MARK = re.compile(r"^(?:-\s*\d{1,3}\s*-|\d{1,3}\s*/\s*\d{1,3}|page\s+\d{1,3}(?:\s+of\s+\d{1,3})?)\s+", re.I)
+
+
 def _whole(sentence: str) -> bool:
     """A quotable sentence starts like one (capital, digit, quote, bracket, currency) and ends
-    like one; fragments left by chunk boundaries ("th", "Street parking is") do not."""
+    like one; fragments left by chunk boundaries ("th", "Street parking is") do not, nor does
+    one that continues a sentence from the page before after the page number ("- 2 - within
+    twenty-one days of ...")."""
+    sentence = _PAGE_MARK.sub("", sentence) or sentence
     first = sentence[0]
     starts = first.isupper() or first.isdigit() or first in "\"'“($§•-"
     return starts and bool(_SENTENCE_END.search(sentence))

@@ -52,3 +52,11 @@ def test_items_of_a_long_list_or_a_list_without_a_lead_are_units_of_their_own():
     assert units[1].startswith("• item number 0") and not units[1].endswith(".")
     assert split_sentences("• a wrapped item that goes on\nacross a line break") == [
         "• a wrapped item that goes on across a line break"]
+
+
+def test_a_sentence_continued_after_a_page_number_is_a_fragment():
+    page = ("- 2 -\nwithin twenty-one days of the receipt of such notice, the charge takes effect.\n"
+            "ARTICLE FIVE: PAYMENT\nThe tenant shall pay the rent quarterly in advance.")
+    assert split_sentences(page) == ["ARTICLE FIVE: PAYMENT The tenant shall pay the rent quarterly in advance."]
+    assert split_sentences("- 3 - The next page starts with a whole sentence here.") == [
+        "- 3 - The next page starts with a whole sentence here."]

@@ -1,8 +1,8 @@
 """Documents -> chunks (langchain-text-splitters' RecursiveCharacterTextSplitter) and content ids.
 
 FAQ pairs and listings are never split: one chunk each, so an answer is never cut from its
-question. Other documents longer than `chunk_size` characters are split on paragraph, sentence,
-line, word, then character boundaries with `chunk_overlap` characters of overlap. Sentence ends
+question. Other documents longer than `chunk_size` characters are split on paragraph, section
+heading, sentence, line, word, then character boundaries with `chunk_overlap` characters of overlap. Sentence ends
 come before line breaks because PDF text keeps its line wraps: a chunk cut at a wrap ("Payments
 are\nto be made quarterly in advance ...") leaves the answering sentence whole in neither chunk.
 """
@@ -45,8 +45,11 @@ def make_splitter(config: ChunkingConfig):
                                           separators=SEPARATORS, is_separator_regex=True)
 
 
-# paragraph, sentence end (". " before a capital, digit, bracket, quote or bullet), line, word, character
-SEPARATORS = [r"\n\s*\n", r"(?<=[.!?])\s+(?=[A-Z0-9(\"'“•])", r"\n", r" ", ""]
+# paragraph; a line that starts a section ("ARTICLE THREE: LEASE TERM", "11. ENTRY BY LANDLORD"), so
+# a heading is not left at the end of the chunk before its clause; sentence end (". " before a
+# capital, digit, bracket, quote or bullet); line; word; character
+SEPARATORS = [r"\n\s*\n", r"\n(?=(?:ARTICLE|Article|SECTION|Section)\s+\w+|\d{1,2}\.\s+[A-Z])",
+              r"(?<=[.!?])\s+(?=[A-Z0-9(\"'“•])", r"\n", r" ", ""]
 
 
 def chunk_documents(docs: list[Document], config: ChunkingConfig, scope: Mapping[str, str]) -> list[Chunk]:
