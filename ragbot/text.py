@@ -106,7 +106,7 @@ def split_sentences(text: str, lines_are_units: bool = False) -> list[str]:
         return [u[:MAX_SENTENCE_CHARS] for u in units if len(u) >= 12 or FIELD_LINE.match(u)]
     out: list[str] = []
     for prose, items in _list_blocks(clean_pdf_text(text)):
-        units = [u for u in (" ".join(s.split()) for s in _PASSAGE_SPLIT.split(prose)) if u]
+        units = [_without_stray_tail(u) for u in (" ".join(s.split()) for s in _PASSAGE_SPLIT.split(prose)) if u]
         out += [u for u in units if 25 <= len(u) <= MAX_SENTENCE_CHARS and _whole(u)]
         if not items:
             continue
@@ -117,6 +117,16 @@ def split_sentences(text: str, lines_are_units: bool = False) -> list[str]:
         else:
             out += ([lead] if lead else []) + [f"• {i}" for i in items if 12 <= len(i) <= MAX_SENTENCE_CHARS]
     return out
+
+
+_STRAY_TAIL = re.compile(r"^(.+[.!?])\s+[^.!?\s]{1,12}$")
+
+
+def _without_stray_tail(unit: str) -> str:
+    """A sentence followed by a few stray characters to the chunk's end ("... described in
+    Section 6. th", the first letters of the next page) without them; other units unchanged."""
+    m = _STRAY_TAIL.match(unit)
+    return m.group(1) if m and not _whole(unit) else unit
 
 
 _BULLET = re.compile(r"^\s*[•●▪◦‣\uf0b7]\s*")

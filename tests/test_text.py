@@ -60,3 +60,9 @@ def test_a_sentence_continued_after_a_page_number_is_a_fragment():
     assert split_sentences(page) == ["ARTICLE FIVE: PAYMENT The tenant shall pay the rent quarterly in advance."]
     assert split_sentences("- 3 - The next page starts with a whole sentence here.") == [
         "- 3 - The next page starts with a whole sentence here."]
+
+
+def test_stray_letters_after_the_last_sentence_of_a_chunk_are_dropped():
+    text = "1.07 Allowance(s): None.\n\n1.08 “Security Deposit”: $20,000.00, as more fully described in Section 6.\nth"
+    assert split_sentences(text)[-1] == "1.08 “Security Deposit”: $20,000.00, as more fully described in Section 6."
+    assert split_sentences("The tenant pays rent monthly. The landlord is going to") == ["The tenant pays rent monthly."]
