@@ -205,3 +205,16 @@ def test_a_listing_title_line_is_not_the_quote_for_a_question_naming_it():
     listing = _hit("Garden studio - Elm Court\nPrice: $900\nAvailable: since June 2026", "l.csv#1", 0.8, doc_type="listing")
     q = select_quotes("When is the Garden studio at Elm Court available?", [listing], HashingEmbedder(256), n=1)
     assert q[0].text == "Available: since June 2026"
+
+
+@pytest.mark.parametrize("question,broad", [
+    ("Tell me about Harborview Property Management.", True),
+    ("tell me about the Urban Castle", True),
+    ("Tell me about the pet policy", False),
+    ("What about parking?", False),
+    ("What is the pet policy at Oak Street?", False),
+])
+def test_a_request_about_a_whole_named_thing_skips_the_faq_shortcut(question, broad):
+    from ragbot.chat.steps import _broad
+
+    assert _broad(question) is broad
