@@ -5,7 +5,7 @@ so training examples and live replies split text the same way.
   before a capital, digit, quote or bracket.
 - `split_sentences(text, lines_are_units)`: the quotable sentences of a passage (PDF text keeps
   its line wraps, listings and FAQ pairs are one field a line), cleaned of PDF artifacts, whole
-  sentences only.
+  sentences only; a bullet list is one unit with the sentence that introduces it.
 - `clean_pdf_text(text)`: hyphenation across line breaks, ligatures, stray whitespace.
 - `words(text)`, `STOPWORDS`: lower-case word tokens and the stop list of the content checks.
 """

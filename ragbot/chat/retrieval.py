@@ -417,7 +417,11 @@ def select_quotes(question: str, hits: Sequence[Hit], embedder, n: int = 2, max_
     by cosine of embeddings plus a small lexical overlap bonus and, for quantity questions
     ("how much/long/many"), a bonus for sentences with numbers. `ignore_words` (e.g. the name of
     the document the question names) earn no overlap bonus, so a title line does not win just
-    by repeating the name. At most n quotes, max_chars in all."""
+    by repeating the name. A clause binding the other party than the one the question asks about
+    ("The tenant must give ..." for "does the landlord need ...") and a listing's title line rank
+    lower. The first quote is completed from its chunk (`completed_quote`: what a colon-ended
+    sentence introduces, or the next sentence when only it states the asked value; then up to
+    max_chars + 150). At most n quotes, max_chars in all otherwise."""
     cands: list[tuple[str, int]] = list({
         s: (s, i) for i, h in reversed(list(enumerate(hits)))  # identical sentences: keep the best hit's
         for s in split_sentences(h.chunk.text, lines_are_units=h.chunk.doc_type in ("listing", "faq"))
