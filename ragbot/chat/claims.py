@@ -356,7 +356,10 @@ def quote_answers(question: str, answer_type: AnswerType | None, quote: str | Se
     of an alternative); for contacts a name, phone, e-mail or address (a bare "Landlord" only
     answers "who pays/does ..." questions); for yes/no, list and open questions it speaks about
     the asked thing (shares a topic word; the words of `ignore_words`, e.g. the named document's
-    or property's label, are not the asked thing). Raises InputError for non-string inputs."""
+    or property's label, are not the asked thing). A named person's contact ("George Yearwood's
+    phone") needs their name in the quote, a discount or special of a named kind ("a military
+    discount") that kind in the quote or its document's label, a fee or hours of a named kind
+    (`fee_kind`, `hours_kind`) that kind. Raises InputError for non-string inputs."""
     at = _resolve(question, answer_type)
     text = _text_of(quote)
     if not text.strip():

@@ -2,9 +2,10 @@
 
 FAQ pairs and listings are never split: one chunk each, so an answer is never cut from its
 question. Other documents longer than `chunk_size` characters are split on paragraph, section
-heading, sentence, line, word, then character boundaries with `chunk_overlap` characters of overlap. Sentence ends
-come before line breaks because PDF text keeps its line wraps: a chunk cut at a wrap ("Payments
-are\nto be made quarterly in advance ...") leaves the answering sentence whole in neither chunk.
+heading, sentence, line, word, then character boundaries with `chunk_overlap` characters of
+overlap. Sentence ends come before line breaks because PDF text keeps its line wraps: a chunk cut
+at a wrap ("Payments are\nto be made quarterly in advance ...") leaves the answering sentence
+whole in neither chunk.
 """
 
 from __future__ import annotations
