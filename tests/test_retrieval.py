@@ -218,3 +218,11 @@ def test_a_request_about_a_whole_named_thing_skips_the_faq_shortcut(question, br
     from ragbot.chat.steps import _broad
 
     assert _broad(question) is broad
+
+
+def test_a_second_quote_that_repeats_the_first_is_skipped():
+    hits = [_hit("A: Parking is not included in the rent.", "faq.md", 0.8, doc_type="faq"),
+            _hit("PARKING Parking is not included in the rent. Assigned spaces cost $40 per month.", "lease.pdf", 0.7)]
+    quotes = select_quotes("Is parking included in the rent?", hits, HashingEmbedder(256), n=2)
+    texts = [q.text for q in quotes]
+    assert len(texts) == 2 and sum("not included" in t for t in texts) == 1, texts

@@ -421,7 +421,8 @@ def select_quotes(question: str, hits: Sequence[Hit], embedder, n: int = 2, max_
     ("The tenant must give ..." for "does the landlord need ...") and a listing's title line rank
     lower. The first quote is completed from its chunk (`completed_quote`: what a colon-ended
     sentence introduces, or the next sentence when only it states the asked value; then up to
-    max_chars + 150). At most n quotes, max_chars in all otherwise."""
+    max_chars + 150). A sentence that repeats a chosen one (rapidfuzz token-set ratio >= 90, e.g.
+    the lease's copy of an FAQ answer) is skipped. At most n quotes, max_chars in all otherwise."""
     cands: list[tuple[str, int]] = list({
         s: (s, i) for i, h in reversed(list(enumerate(hits)))  # identical sentences: keep the best hit's
         for s in split_sentences(h.chunk.text, lines_are_units=h.chunk.doc_type in ("listing", "faq"))
@@ -453,6 +454,8 @@ def select_quotes(question: str, hits: Sequence[Hit], embedder, n: int = 2, max_
     quotes, used = [], 0
     for j in order[:n * 3]:
         s, i = cands[j]
+        if any(fuzz.token_set_ratio(s.lower(), q.text.lower()) >= 90 for q in quotes):
+            continue  # "PARKING Parking is not included in the rent." after "A: Parking is not included ..."
         if not quotes:
             s = completed_quote(question, s, hits[i].chunk, max_chars)
         if used + len(s) > max_chars and quotes:
