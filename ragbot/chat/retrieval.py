@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -337,6 +338,13 @@ def asked_value_kind(question: str) -> str | None:
     return classify_question(question).kind if _QUANTITY.search(question) else None
 
 
+@lru_cache(maxsize=8192)
+def _states(kind: str, sentence: str) -> bool:
+    """Whether `sentence` states a value of `kind` (typed_values.mentions); cached, since the same
+    KB sentences are scored turn after turn."""
+    return any(v.kind == kind for v in mentions(sentence))
+
+
 def value_bonus(kind: str | None, sentence: str) -> float:
     """0.08 for a sentence stating a value of the `kind` a quantity question asks (from
     `asked_value_kind`: "When did ... join?" -> a date such as "October 2026", not the
@@ -346,15 +354,15 @@ def value_bonus(kind: str | None, sentence: str) -> float:
     if kind is None:
         return 0.0
     if kind in _VALUE_KINDS:
-        return 0.08 if any(v.kind == kind for v in mentions(sentence)) else 0.0
+        return 0.08 if _states(kind, sentence) else 0.0
     return 0.08 if _NUMBER.search(sentence) else 0.0
 
 
-def completed_quote(question: str, sentence: str, chunk, max_chars: int = 450) -> str:
+def completed_quote(kind: str | None, sentence: str, chunk, max_chars: int = 450) -> str:
     """`sentence` with what it needs from the sentences after it in its chunk: a sentence that
     introduces what follows ("... to get one of these move-in specials:") gets the following ones,
-    up to `max_chars` in all; for a question asking a value (amount, duration, date, count) that
-    only the next sentence states, that one ("Landlord may enter ... after giving notice." +
+    up to `max_chars` in all; for a question asking a value of `kind` (`asked_value_kind`: amount,
+    duration, date, count) that only the next sentence states, that one ("Landlord may enter ... after giving notice." +
     "Entry will be between 8 a.m. and 7 p.m., Monday through Saturday."). Otherwise unchanged."""
     units = split_sentences(chunk.text, lines_are_units=chunk.doc_type in ("listing", "faq"))
     at = units.index(sentence) if sentence in units else -1
@@ -366,11 +374,10 @@ def completed_quote(question: str, sentence: str, chunk, max_chars: int = 450) -
                 break
             out = f"{out} {nxt}"
         return out
-    kind = asked_value_kind(question)
-    if kind not in _VALUE_KINDS or not rest or any(v.kind == kind for v in mentions(sentence)):
+    if kind not in _VALUE_KINDS or not rest or _states(kind, sentence):
         return sentence
     joined = f"{sentence} {rest[0]}"
-    return joined if any(v.kind == kind for v in mentions(rest[0])) and len(joined) <= max_chars + 150 else sentence
+    return joined if _states(kind, rest[0]) and len(joined) <= max_chars + 150 else sentence
 
 
 def asked_actor(question: str) -> str | None:
@@ -457,7 +464,7 @@ def select_quotes(question: str, hits: Sequence[Hit], embedder, n: int = 2, max_
         if any(fuzz.token_set_ratio(s.lower(), q.text.lower()) >= 90 for q in quotes):
             continue  # "PARKING Parking is not included in the rent." after "A: Parking is not included ..."
         if not quotes:
-            s = completed_quote(question, s, hits[i].chunk, max_chars)
+            s = completed_quote(kind, s, hits[i].chunk, max_chars)
         if used + len(s) > max_chars and quotes:
             break
         quotes.append(Quote(s, i, scores[j]))

@@ -337,7 +337,7 @@ def disambiguate(ctx: TurnContext, u: Understanding, r: Retrieval, window: float
 def fast_path(ctx: TurnContext, u: Understanding, r: Retrieval) -> FastPath | None:
     """An FAQ pair whose stored question matches the user's (chat/retrieval.faq_match)."""
     rc = ctx.config.retrieval
-    if not rc.faq_fast_path or not r.hits or _broad(u.question):
+    if not rc.faq_fast_path or not r.hits or (u.broad and names_only(u.question)):
         return None  # "Tell me about Harborview" is a summary, not the contact FAQ sharing its name
     hit = faq_match(u.question, list(r.hits), ctx.kb.embedder, rc.faq_min_score, rc.faq_min_ratio,
                     scoped=bool(r.scope))
@@ -346,17 +346,14 @@ def fast_path(ctx: TurnContext, u: Understanding, r: Retrieval) -> FastPath | No
     return FastPath("faq", f"{hit.chunk.metadata.get('answer') or hit.chunk.text} [1]", (hit,))
 
 
-def _broad(question: str) -> bool:
-    """A request about a whole named thing ("Tell me about Harborview Property Management."): an
-    open request whose only topic words are a capitalised name's."""
-    from ragbot.chat.answer_types import classify_question
+def names_only(question: str) -> bool:
+    """Whether a broad request (`_BROAD`) is about nothing but a capitalised name ("Tell me about
+    Harborview Property Management."), not a topic ("tell me about the pet policy")."""
     from ragbot.chat.polarity import topic_words
 
-    if classify_question(question).cue != "open_request":
-        return False
-    rest = question.split(maxsplit=1)[1] if len(question.split()) > 1 else ""  # "Tell" starts the request
-    unnamed = re.sub(r"\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*", " ", rest)
-    return not topic_words(unnamed)
+    m = _BROAD.match(question)
+    rest = question[m.end():] if m else question
+    return not topic_words(re.sub(r"\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*", " ", rest))
 
 
 def override(ctx: TurnContext, u: Understanding) -> FastPath | None:
