@@ -216,3 +216,23 @@ def test_a_resolved_past_event_is_no_emergency():
 
     assert "emergency" not in detect_intents("The flood in the basement last month was fixed, all good now, thanks")
     assert "emergency" in detect_intents("The basement is flooding right now")
+
+
+@pytest.mark.parametrize("text,emergency", [
+    ("my fridge died overnight, no gas smell or anything, can someone come today?", False),
+    ("water heater pilot went out, I don't smell gas, just no hot water", False),
+    ("stove won't light, zero gas smell, just clicking", False),
+    ("no heat and a gas smell in the hallway!", True),
+    ("I smell gas, should I leave or wait in case you come?", True),
+    ("In case an outlet ever starts sparking, where do I cut the power?", False),
+    ("do you have someone on call overnight for things like floods or no heat?", False),
+    ("in an emergency like a gas leak, do I call 911 first or you?", False),
+    ("fire in the kitchen, what if it spreads?", True),
+    ("we had no heat on Monday night but it came back on Tuesday morning, it's been fine since", False),
+    ("our CO detector went off thursday, FD said no CO, detector was bad", False),
+])
+def test_denied_hypothetical_and_resolved_dangers(text, emergency):
+    """Rules written from the training messages of chat/data/urgency_messages.jsonl."""
+    from ragbot.chat.intents import detect_intents
+
+    assert ("emergency" in detect_intents(text)) is emergency

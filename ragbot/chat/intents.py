@@ -4,7 +4,11 @@ legal threats, discrimination, complaints and prompt-injection attempts.
 Case-insensitive regular expressions with word boundaries, written for low false positives on
 ordinary tenant questions: "Is there a fire extinguisher?", "Do you have a gas stove?",
 "What is the fire safety policy?" or "Who is the property manager?" match nothing. Emergency
-phrases inside a hypothetical ("what happens if there is a fire") are not emergencies.
+phrases inside a hypothetical ("what happens if there is a fire", "in case an outlet ever starts
+sparking", "someone on call for things like floods?"), a denied danger ("no gas smell", "I don't smell gas") or a resolved past event
+("it came back on Tuesday, it's been fine since") are not emergencies: on the 1,326 training
+messages of chat/data/urgency_messages.jsonl these rules removed 14 of 24 hits on urgent and
+normal messages and none of the 82 on emergencies.
 
 Measured (tests/test_intents.py re-measures and asserts floors):
 - injection, deepset/prompt-injections: patterns tuned on the train split only (546 rows:
@@ -215,12 +219,18 @@ _REQUEST = re.compile(r"\b(?:want|need|like|let\s+me|can\s+i|could\s+i|may\s+i)\
 
 # A phrase inside a hypothetical or policy question is not a live emergency.
 _HYPOTHETICAL = re.compile(
-    r"\b(?:if|in\s+case\s+of|in\s+the\s+event\s+of|what\s+happens|what\s+should\s+i\s+do|how\s+do\s+i\s+report|"
+    r"\b(?:if|in\s+case(?:\s+of)?|in\s+the\s+event\s+of|in\s+an?\s+emergency|for\s+things\s+like|what\s+happens|"
+    r"what\s+should\s+i\s+do|how\s+do\s+i\s+report|"
     r"policy|procedure|who\s+pays|who\s+is\s+responsible|covered|insurance|prevent)\b[^.!?]{0,60}$", _F)
 
 # A resolved past event ("the leak was fixed, all good now") is no live emergency.
 _RESOLVED = re.compile(r"\b(?:turned\s+out|all\s+good\s+now|(?:is|are|it'?s|everything'?s)\s+(?:fine|ok|okay|working|"
-                       r"back|drained)\s+now|(?:was|got|been|were)\s+(?:fixed|repaired|resolved)|remember\s+the)\b", _F)
+                       r"back|drained)\s+now|(?:was|got|been|were)\s+(?:fixed|repaired|resolved)|remember\s+the|"
+                       r"(?:has|have|it'?s|it\s+has)\s+been\s+fine|came\s+back\s+on|(?:you|they|team)\s+fixed|"
+                       r"(?:is|are)\s+working\s+fine|(?:fd|fire\s+department)\s+(?:said|checked))\b", _F)
+
+# A danger the message denies: "no gas smell", "I don't smell gas", "zero gas smell".
+_DENIED = re.compile(r"(?:\b(?:no|not|dont|zero|never|without)|n't)\s+(?:\w+\s+)?$", _F)
 
 # Flickering lights or power loss are emergencies together with water.
 _ELECTRIC = re.compile(r"\b(?:lights?\s+(?:are\s+|is\s+|keep\s+)?flicker\w*|flickering\s+lights?|no\s+power|"
@@ -232,7 +242,8 @@ _WATER = re.compile(r"\b(?:leak(?:s|ing|ed)?|flood\w*|soaked|dripping|pouring|wa
 def _first_match(patterns: Iterable[re.Pattern], text: str, guard: re.Pattern | None = None) -> str | None:
     for p in patterns:
         for m in p.finditer(text):
-            if guard is not None and guard.search(text[max(0, m.start() - 80): m.start()]):
+            before = text[max(0, m.start() - 80): m.start()]
+            if guard is not None and (guard.search(before) or _DENIED.search(before)):
                 continue
             return m.group(0)
     return None
