@@ -494,6 +494,26 @@ def test_quote_answers_needs_the_named_owner_or_offer(question, quote, ignore, a
     assert quote_answers(question, classify_question(question), quote, ignore_words=ignore) is answers
 
 
+@pytest.mark.parametrize("question,quote,answers", [
+    # an amount question naming its sum needs that sum (or a synonym) in the quote
+    ("What security deposit did the embassy pay?", ["Payments are made quarterly; the first is BDS$40,200."], False),
+    ("What security deposit did the embassy pay?", ["A deposit of BDS$6,700 is held by the LANDLORD."], True),
+    ("How much is pet rent?", ["There is a refundable pet deposit of $500 per household."], False),
+    ("How much is pet rent?", ["Pet rent is $35 per month for each cat."], True),
+    ("How much is the rent for the loft?", ["Price: $1,450 per month, 1 bedroom."], True),
+    ("What is the penalty for breaking the lease?", ["An early termination fee of $1,200 applies."], True),
+    ("How much does parking cost?", ["Assigned parking spaces are $40 per month."], True),  # names no sum
+])
+def test_quote_answers_needs_the_named_sum(question, quote, answers):
+    assert quote_answers(question, classify_question(question), quote) is answers
+
+
+def test_a_competitor_need_not_name_the_sum():
+    """Another property's pet deposit still makes "how much is pet rent?" worth asking about."""
+    q, quote = "How much is pet rent?", ["There is a refundable pet deposit of $500 per household."]
+    assert quote_answers(q, classify_question(q), quote, name_the_sum=False)
+
+
 def test_how_often_leads_are_frequencies_not_terms():
     quote = "Rent is $900 per month for the initial three years. Payments are made every 3 months in advance."
     assert direct_lead("How often is rent paid?", None, "Rent is $900 per month for the initial three years.") is None

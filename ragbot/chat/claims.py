@@ -351,7 +351,7 @@ _ASKS_NUMBER = re.compile(r"\b(?:number|phone|call|text|dial|e-?mail|website|web
 
 
 def quote_answers(question: str, answer_type: AnswerType | None, quote: str | Sequence[str],
-                  ignore_words: Sequence[str] = ()) -> bool:
+                  ignore_words: Sequence[str] = (), *, name_the_sum: bool = True) -> bool:
     """Whether `quote` can answer `question` at all: it states a value of the expected kind (or
     of an alternative); for contacts a name, phone, e-mail or address (a bare "Landlord" only
     answers "who pays/does ..." questions); for yes/no, list and open questions it speaks about
@@ -359,7 +359,10 @@ def quote_answers(question: str, answer_type: AnswerType | None, quote: str | Se
     or property's label, are not the asked thing). A named person's contact ("George Yearwood's
     phone") needs their name in the quote, a discount or special of a named kind ("a military
     discount") that kind in the quote or its document's label, a fee or hours of a named kind
-    (`fee_kind`, `hours_kind`) that kind. Raises InputError for non-string inputs."""
+    (`fee_kind`, `hours_kind`) that kind, and an amount of a named sum ("the security deposit",
+    "pet rent") that sum (`_names_money_noun`) unless name_the_sum is False (a competing property
+    whose pet clause names only a deposit still makes "how much is pet rent?" ambiguous). Raises
+    InputError for non-string inputs."""
     at = _resolve(question, answer_type)
     text = _text_of(quote)
     if not text.strip():
@@ -374,6 +377,8 @@ def quote_answers(question: str, answer_type: AnswerType | None, quote: str | Se
         if kind in _ROLE_KINDS:
             if kind == "amount" and qualifier and not _mentions_topic(text, frozenset({qualifier})):
                 continue  # "the pet deposit" is not answered by the security deposit's amount
+            if kind == "amount" and name_the_sum and not _names_money_noun(question, text):
+                continue  # "the security deposit" is not answered by the first quarter's rent payment
             if hours and not _mentions_topic(text, frozenset({hours})):
                 continue  # "the gym hours" are not answered by the quiet hours
             if wanted_values(question, kind, text):
@@ -400,6 +405,22 @@ _FEE_KIND = re.compile(r"\b(pet|late|cleaning|application|parking|storage|admin|
                        r"lockout|holding|amenity|guest|renewal|transfer|cancellation|processing|smoking|"
                        r"termination|locker|laundry|utility|water|trash|internet)\s+(?:\w+\s+)?"
                        r"(?:deposit|fee|fees|charge|charges|cost|costs|penalty|fine|rent|rate)\b", re.I)
+
+
+_MONEY_NOUN = re.compile(r"\b(deposit|rent|penalty|fine|interest|commission|refund)s?\b", re.I)
+_MONEY_NOUN_NAMES = {  # what a quote may call the asked sum (listing rows give rent as a price per month)
+    "deposit": frozenset({"deposit"}), "rent": frozenset({"rent", "price", "month", "monthly"}),
+    "penalty": frozenset({"penalty", "fee", "charge"}), "fine": frozenset({"fine", "fee", "charge", "penalty"}),
+    "interest": frozenset({"interest"}), "commission": frozenset({"commission"}),
+    "refund": frozenset({"refund", "return", "returned"})}
+
+
+def _names_money_noun(question: str, text: str) -> bool:
+    """False when an amount question names the sum it asks for ("what security deposit ...",
+    "how much is the late penalty") and `text` calls no sum by that noun or a synonym
+    (`_MONEY_NOUN_NAMES`): an amount of another kind of payment does not answer it."""
+    m = _MONEY_NOUN.search(question)
+    return m is None or _mentions_topic(text, _MONEY_NOUN_NAMES[m.group(1).lower()])
 
 
 _HOURS_KIND = re.compile(r"\b([a-z]+)\s+hours\b", re.I)

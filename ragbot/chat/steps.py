@@ -325,7 +325,7 @@ def disambiguate(ctx: TurnContext, u: Understanding, r: Retrieval, window: float
         quote = q[0].text if q else h.chunk.text
         c = Candidate(label=grp.label, source=h.chunk.source, score=h.score, scope=dict(grp.scope), quote=quote,
                       quote_score=q[0].score if q else None,
-                      answers=quote_answers(u.question, kind, [quote], ignore_words=[grp.label]))
+                      answers=quote_answers(u.question, kind, [quote], ignore_words=[grp.label], name_the_sum=False))
         competitors.append(c)
         hits[c.label] = h
         relevant += (c.quote_score is None or c.quote_score >= g.min_clarify_quote_score) and c.answers
