@@ -139,3 +139,22 @@ def test_groups_splits_and_emergency_recall(tmp_path):
         return CaseResult("b", "handoff", "handoff", True, 0.9, "r", "r", "t", [], None, 0, 0, [], 1.0, {},
                           expected_urgency="emergency", urgency=urgency)
     assert metrics([res("emergency"), res("normal")])["emergency_recall"] == 0.5
+
+
+def test_shipped_trust_sets_load_and_keep_every_group_in_one_split():
+    """eval/trust_qa.jsonl and eval/trust_qa_tune_extra.jsonl parse, ids are unique across both,
+    a group never straddles the split, and the extra cases are all on tune groups."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "eval"
+    rows = {name: [json.loads(line) for line in (root / name).read_text().splitlines() if line.strip()]
+            for name in ("trust_qa.jsonl", "trust_qa_tune_extra.jsonl")}
+    for name in rows:
+        assert load_cases(root / name)
+    ids = [r["id"] for rs in rows.values() for r in rs]
+    assert len(ids) == len(set(ids))
+    split_of = {}
+    for r in (r for rs in rows.values() for r in rs):
+        assert split_of.setdefault(r["group"], r["split"]) == r["split"], r["id"]
+    assert {r["split"] for r in rows["trust_qa_tune_extra.jsonl"]} == {"tune"}
+    assert len(rows["trust_qa_tune_extra.jsonl"]) >= 60
