@@ -161,6 +161,16 @@ def test_a_question_about_the_one_listing_that_fits_is_answered_from_its_row(bot
     assert {s.source for s in r.sources} == {f"{CSV_NAME}#A11"}
 
 
+def test_a_quoted_listing_title_names_that_listing():
+    from ragbot.chat.constraints import parse
+    from ragbot.chat.listings import presumes_one
+
+    q = 'What is the minimum stay for the Columbus Airbnb listing "Heart of High Street"?'
+    assert presumes_one(parse(q), q) == "Heart of High Street"
+    q = 'Do you have any listings like “Heart of High Street” under $900?'
+    assert presumes_one(parse(q), q) is None  # a search that quotes a title is still a search
+
+
 def test_an_indefinite_or_searching_question_stays_a_listing_search(bot):
     for q in ("How much is rent for a two-bedroom in Phoenix?", "Show me the two-bedroom apartments in Phoenix"):
         r = bot.ask(q)

@@ -63,6 +63,7 @@ _ONE_HOME = (r"(?:apartment|apt|home|house|unit|listing|place|studio|loft|condo|
 _DEFINITE_ONE = re.compile(rf"\b(?:the|that|this)\s+(?:(?!(?:a|an|for|of|in|at|on|to|with|per|is|are)\b)[\w,.'-]+\s+)"
                            rf"{{0,3}}?{_ONE_HOME}\b(?![s-])", re.I)
 _NAMED_HOME = re.compile(r"\b(?:[Tt]he|[Tt]hat|[Tt]his)\s+((?:[A-Z][\w'&.-]*,?\s+){0,4}[A-Z][\w'&.-]*)(?:\s+([\w-]+))?")
+_QUOTED_NAME = re.compile(r"[\"“”]([^\"“”]{3,100}?)[\"“”]")
 _ONE_HOME_WORD = re.compile(rf"^{_ONE_HOME}$", re.I)
 _SEARCHING = re.compile(r"\b(?:any|anything|show me|list|looking for|look for|search|find|available|vacan\w*|do you "
                         r"have|have you got|options?|cheapest|cheaper|under|below|less than|at most|sort|which ones|"
@@ -156,8 +157,11 @@ def presumes_one(own: ListingQuery, question: str) -> str | None:
     refers to one home by kind and place ("What is the rent of the studio in Tempe?", "Does the
     two-bedroom in Mesa take dogs?"), or the capitalised name it gives the home ("What's the
     minimum stay at the Lakeside apartment?" -> "Lakeside"; "the Old Mill Cottage" -> "Old Mill
-    Cottage"). Search wording ("any", "show me", "under $900") is a search,
-    not a reference to one home."""
+    Cottage"), or a title it quotes ('the listing "Heart of High Street"' -> "Heart of High Street").
+    Search wording ("any", "show me", "under $900") outside the quotes is a search, not a
+    reference to one home."""
+    if (quoted := _QUOTED_NAME.search(question)) and not _SEARCHING.search(_QUOTED_NAME.sub(" ", question)):
+        return quoted.group(1).strip()  # 'the Columbus Airbnb listing "Heart of High Street"'
     if _SEARCHING.search(question):
         return None
     if [c for c in own.constraints if not _asked(c)] and _DEFINITE_ONE.search(question):

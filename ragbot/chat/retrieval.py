@@ -113,7 +113,7 @@ def alias_named(text: str, groups: Sequence[Group]) -> list[Group]:
     """Groups named by an alias (kb/ingest/aliases.py). A name alias (party, title, heading)
     names its group when at least two of its content words (all, if it has one) occur in the
     text, one of them found in no other group's aliases (or one such word of six letters or more,
-    "Neuromolecular"); a descriptor ("one-page", "commercial",
+    "Neuromolecular", that is not a street-type word such as "street" or "avenue"); a descriptor ("one-page", "commercial",
     "short") names its group when it stands before a document word ("the commercial office
     lease") and no other group has it. Words match with rapidfuzz ratio >= 90 (typos)."""
     from rapidfuzz import fuzz as _fuzz, process
@@ -140,7 +140,8 @@ def alias_named(text: str, groups: Sequence[Group]) -> list[Group]:
         for ws in content[g.key]:
             found = [w for w in ws if present(w)]
             distinct = [w for w in found if df[w] == 1]
-            if ws and distinct and (len(found) >= min(2, len(ws)) or any(len(w) >= 6 for w in distinct)):
+            if ws and distinct and (len(found) >= min(2, len(ws)) or
+                                    any(len(w) >= 6 and w not in _PLACE_WORDS for w in distinct)):
                 hit = True
         for a in g.aliases:
             d = a.lower()
@@ -169,6 +170,9 @@ def naming_aliases(text: str, groups: Sequence[Group]) -> list[str]:
     return out
 
 
+# street-type words: "street" alone does not name "Oak Street" in 'the listing "Heart of High Street"'
+_PLACE_WORDS = frozenset({"street", "avenue", "road", "lane", "drive", "court", "place", "boulevard", "square",
+                          "heights", "terrace", "parkway", "building", "house", "tower", "apartments", "residence"})
 _ALIAS_GENERIC = {"lease", "agreement", "tenancy", "residential", "apartment", "sample", "page", "landlord", "tenant",
                   "llc", "inc", "ltd", "corp", "company", "the", "and", "limited", "partnership", "properties",
                   "property", "exhibit", "article", "parties", "occupants", "office", "commercial", "short", "long"}
