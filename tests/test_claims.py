@@ -508,6 +508,47 @@ def test_quote_answers_needs_the_named_sum(question, quote, answers):
     assert quote_answers(question, classify_question(question), quote) is answers
 
 
+@pytest.mark.parametrize("question,quote,answers", [
+    # a duration or date must come from a sentence about the asked thing
+    ("Within how many days after move-out must the landlord return the deposit?",
+     ["If the tenant does not pay the rent within two weeks, eviction can occur."], False),
+    ("Within how many days after move-out must the landlord return the deposit?",
+     ["The landlord returns the deposit within 21 days after move-out."], True),
+    ("On what date is the heat turned on for the season?",
+     ["Window air-conditioning units are allowed from May 1 to September 30.", "Heat and water are included."], False),
+    ("How long is the lease term?", ["The term of this Agreement is 12 months."], True),  # only value words
+    # an e-mail address is not a street address or a unit
+    ("What is the email address of the superintendent?", ["Luis Ortega, the superintendent, is in Unit 1A."], False),
+    ("What is the email address of the superintendent?", ["E-mail Luis at luis@harborview.example."], True),
+])
+def test_quote_answers_needs_the_value_on_topic(question, quote, answers):
+    assert quote_answers(question, classify_question(question), quote) is answers
+
+
+def test_a_fee_kind_is_named_by_the_word_not_a_longer_one():
+    q = "What is the late fee for rent at Cedar Court?"
+    assert not quote_answers(q, None, ["Sign a lease and move in no later than March 15 for $500 off the rent."])
+    assert quote_answers(q, None, ["A $50 late fee is charged when rent is received after the 5th."])
+
+
+def test_people_are_counted_by_a_listing_accommodates_field():
+    q = "How many people can it sleep?"
+    assert quote_answers(q, None, ["Accommodates: 5"])
+    assert not quote_answers(q, None, ["Bedrooms: 2"])
+
+
+@pytest.mark.parametrize("question,quote,answers", [
+    ("What is the weekly price for the cottage?", ["Price: $100.00"], False),  # a nightly price
+    ("What is the weekly price for the cottage?", ["Weekly price: $600.00"], True),
+    ("What time is check-out at the cottage?", ["House rules: Check-in is after 3PM."], False),
+    ("What time is check-out at the cottage?", ["Check out by 11 a.m. please."], True),
+    ("How many years is the renewal option term?", ["Notice on 3 occasions during any 12 month period."], False),
+    ("How many years is the lease?", ["The term is three years."], True),
+])
+def test_quote_answers_needs_the_asked_period_and_compound(question, quote, answers):
+    assert quote_answers(question, classify_question(question), quote) is answers
+
+
 def test_a_competitor_need_not_name_the_sum():
     """Another property's pet deposit still makes "how much is pet rent?" worth asking about."""
     q, quote = "How much is pet rent?", ["There is a refundable pet deposit of $500 per household."]

@@ -115,6 +115,27 @@ def test_named_groups_ignores_common_listing_title_words_and_plural_generic_alia
     assert named == [groups[2].label], named
 
 
+def test_a_street_word_alone_does_not_name_a_property():
+    """'"Heart of High Street"' shares only "street" with Oak Street's alias: not a naming."""
+    groups = [group_for("l.csv#1", "listing", {}, {"name": "Heart of High Street"}),
+              group_for("oak", "lease", {"property": "oak-street"}, {"aliases": ["oak street lease"]})]
+    named = [g.label for g in named_groups('minimum nights for the listing "Heart of High Street"?', groups)]
+    assert named == ["Heart of High Street"], named
+    assert [g.label for g in named_groups("the oak street lease", groups)] == [groups[1].label]
+
+
+def test_titled_groups_are_the_rows_whose_title_holds_the_asked_name():
+    from ragbot.chat.steps import titled_groups
+
+    groups = [group_for("h.csv#C8", "listing", {}, {"name": "Three-bedroom townhome - Cedar Court Townhomes"}),
+              group_for("h.csv#C5", "listing", {}, {"name": "Updated two-bedroom townhome - Cedar Court Townhomes"}),
+              group_for("h.csv#O1", "listing", {}, {"name": "Classic one-bedroom - Oak Street Apartments"})]
+    assert [g.source for g in titled_groups("Do the Cedar Court Townhomes have central air?", groups)] == \
+        ["h.csv#C8", "h.csv#C5"]  # "Do" is not part of the name
+    assert titled_groups("What is the late fee?", groups) == []
+    assert titled_groups("Is parking free at Maple Grove?", groups) == []
+
+
 def test_an_untitled_listing_is_named_by_its_id_and_place():
     g = group_for("uci.csv#5668626895", "listing", {}, {"id": "5668626895", "cityname": "Washington", "state": "DC"})
     assert g.label == "Listing 5668626895 in Washington, DC"

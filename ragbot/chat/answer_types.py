@@ -125,7 +125,8 @@ _RULES: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple((cue, kind, re.comp
     ("number_of", "count", r"^what is (?:the )?(?:max(?:imum)? |min(?:imum)? |total )?(?:number|no\.|count) of\b"),
     ("how_much", "amount", r"^how (?:much|expensive|pricey|costly)\b|^how (?:big|large|high|low|steep) (?:a |an |is |are )?"
                            r"(?:the |my )?(?:\w+ )?(?:deposit|fee|rent|charge|penalty|payment|price|cost)s?\b"),
-    ("prep_wh", "date", r"^(?:during|between|at|from|until|till) (?:what|which) (?:\w+ )?(?:hours?|times?|days?|dates?)\b"),
+    ("prep_wh", "date", r"^(?:during|between|at|from|until|till|on|by) (?:what|which) (?:\w+ )?"
+                        r"(?:hours?|times?|days?|dates?)\b"),
     ("cost_verb", "amount", r"^what\b.{0,40}\b(?:cost|costs)\b|^what (?:do|does|will|would|should) (?:i|we|you|"
                             r"tenants?|residents?|it|they) (?:pay|owe|charge|need to pay|have to pay)\b"),
     ("embedded_if", "yes_no", r"^(?:if|whether)\b"),

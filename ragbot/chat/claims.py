@@ -40,7 +40,9 @@ from rapidfuzz import fuzz, process
 from ragbot.chat import leads
 from ragbot.chat.answer_types import AnswerType, classify_question, values_of_type
 from ragbot.chat.grounding import _STOP, _names, extract_numbers, strip_citations
+from ragbot.chat.polarity import _WORD as _TOPIC_WORD
 from ragbot.chat.polarity import _mentions_topic, _with_members, polarity, topic_words
+from ragbot.chat.polarity import _stem as _topic_stem
 from ragbot.chat.typed_values import Value, mentions
 from ragbot.errors import InputError
 from ragbot.text import STOPWORDS
@@ -225,7 +227,7 @@ def _check_names(draft: str, quote: str, question: str, known_names: Sequence[st
 
 _WANTS = ((re.compile(r"\b(?:number|phone|call|text|dial|fax)\b"), {"phone"}),
           (re.compile(r"\be-?mail\b"), {"email"}), (re.compile(r"\b(?:website|web site|url|online|portal)\b"), {"url"}),
-          (re.compile(r"^\W*where\b|\b(?:address|mail|send)\b"), {"address", "unit", "url"}))
+          (re.compile(r"^\W*where\b|(?<!mail\s)\baddress\b|\b(?:mail|send)\b"), {"address", "unit", "url"}))
 
 
 def wanted_values(question: str, kind: str, text: str) -> list[Value]:
@@ -245,9 +247,16 @@ def wanted_values(question: str, kind: str, text: str) -> list[Value]:
             return found + values_of_type(text, "duration", question)
         if noun & _OCCURRENCE_NOUNS:  # "how many times" is answered by "two attempts", "three tries"
             return found
-        # the counted noun may follow an adjective ("33 non-reserved parking spaces")
-        return [v for v in found if noun & {_stem(w) for w in v.unit.split() + _words(text[v.end:v.end + 30])[:3]}]
+        if noun & _PEOPLE_NOUNS:  # "how many people can it sleep?" is answered by "Accommodates: 5"
+            noun = noun | _PEOPLE_NOUNS
+        # the counted noun may follow an adjective ("33 non-reserved parking spaces") or label it
+        # ("Accommodates: 5")
+        return [v for v in found if noun & {_stem(w) for w in v.unit.split() + _words(text[v.end:v.end + 30])[:3]
+                                            + _words(text[max(0, v.start - 20):v.start])[-2:]}]
     return found
+
+
+_PEOPLE_NOUNS = frozenset({"people", "person", "guest", "occupant", "adult", "accommodat", "accommodate", "sleep"})
 
 
 _TIME_NOUNS = frozenset({"night", "day", "week", "month", "year", "hour", "minute"})
@@ -358,30 +367,25 @@ def quote_answers(question: str, answer_type: AnswerType | None, quote: str | Se
     the asked thing (shares a topic word; the words of `ignore_words`, e.g. the named document's
     or property's label, are not the asked thing). A named person's contact ("George Yearwood's
     phone") needs their name in the quote, a discount or special of a named kind ("a military
-    discount") that kind in the quote or its document's label, a fee or hours of a named kind
-    (`fee_kind`, `hours_kind`) that kind, and an amount of a named sum ("the security deposit",
-    "pet rent") that sum (`_names_money_noun`) unless name_the_sum is False (a competing property
-    whose pet clause names only a deposit still makes "how much is pet rent?" ambiguous). Raises
-    InputError for non-string inputs."""
+    discount") that kind in the quote or its document's label. For amounts, durations, dates,
+    counts and contacts one quoted sentence must state the value and everything the question
+    puts on it (`_states_asked_value`: a named fee or hours kind, a named sum unless
+    name_the_sum is False, the asked thing for durations and dates); name_the_sum=False is for
+    competing properties (one whose pet clause names only a deposit still makes "how much is pet
+    rent?" ambiguous). Raises InputError for non-string inputs."""
     at = _resolve(question, answer_type)
     text = _text_of(quote)
     if not text.strip():
         return False
     topic = _with_members(topic_words(question) - topic_words(" ".join(ignore_words)))
-    qualifier, hours = fee_kind(question), hours_kind(question)
     for kind in at.kinds:
         if kind == "contact" and not _owner_named(question, text):
             continue  # "George Yearwood's phone number" is not the office's number
         if (offer := offer_kind(question)) and not _names_offer(offer, text, ignore_words):
             continue  # "a military discount" is not answered by the winter special's discount
         if kind in _ROLE_KINDS:
-            if kind == "amount" and qualifier and not _mentions_topic(text, frozenset({qualifier})):
-                continue  # "the pet deposit" is not answered by the security deposit's amount
-            if kind == "amount" and name_the_sum and not _names_money_noun(question, text):
-                continue  # "the security deposit" is not answered by the first quarter's rent payment
-            if hours and not _mentions_topic(text, frozenset({hours})):
-                continue  # "the gym hours" are not answered by the quiet hours
-            if wanted_values(question, kind, text):
+            parts = [quote] if isinstance(quote, str) else list(quote)
+            if any(_states_asked_value(question, kind, p, topic, name_the_sum) for p in parts):
                 return True
         elif not topic or _mentions_topic(_A_C.sub("air conditioning", text), topic) or (
                 kind == "list" and len(_LIST_SEP.findall(text)) >= 2):
@@ -389,6 +393,65 @@ def quote_answers(question: str, answer_type: AnswerType | None, quote: str | Se
         elif kind == "yes_no" and _EXCLUSIVE_PERMISSION.search(text):  # "Only cats are allowed" answers "dogs?"
             return True
     return False
+
+
+def _states_asked_value(question: str, kind: str, sentence: str, topic: frozenset[str], name_the_sum: bool) -> bool:
+    """Whether one quoted sentence states a value of `kind` that answers `question`: a fee or
+    hours of a named kind name that kind ("the pet deposit" is not answered by the security
+    deposit's amount, "the gym hours" not by the quiet hours), a named sum names that sum
+    (`_names_money_noun`, when name_the_sum), and a duration or date comes with a word of the
+    asked thing (`_VALUE_WORDS` aside: "within two weeks" of unpaid rent does not say when the
+    deposit comes back). All on the same sentence, not spread over several quotes."""
+    qualifier, hours = fee_kind(question), hours_kind(question)
+    if kind == "amount" and qualifier and not _names_word(sentence, qualifier):
+        return False
+    if kind == "amount" and name_the_sum and not _names_money_noun(question, sentence):
+        return False
+    if hours and not _names_word(sentence, hours):
+        return False
+    if (period := _PERIOD.search(question)) and not re.search(_PERIOD_WORDS[next(g for g in period.groups() if g).lower()],
+                                                              sentence, re.I):
+        return False  # "the weekly price" is not answered by a nightly "Price: $100.00"
+    about = frozenset(t for t in topic if t not in _VALUE_WORDS)
+    if about and (kind in ("duration", "date") or (kind == "count" and _counts_time(question))) \
+            and not _about(sentence, about):
+        return False
+    return bool(wanted_values(question, kind, sentence))
+
+
+_PERIOD = re.compile(r"\b(weekly|yearly|annual|annually)\b|\bper (week|year)\b|\ba (week|year)\b", re.I)
+_PERIOD_WORDS = {"weekly": r"\bweek", "week": r"\bweek", "yearly": r"\b(?:year|annual)", "annual": r"\b(?:year|annual)",
+                 "annually": r"\b(?:year|annual)", "year": r"\b(?:year|annual)"}
+
+
+def _counts_time(question: str) -> bool:
+    """"How many years ..." counts a duration (wanted_values reads durations for it)."""
+    m = _COUNT_NOUN.search(question.lower())
+    return bool(m and {_stem(w) for w in m.group(1).split()} & _TIME_NOUNS)
+
+
+def _about(sentence: str, about: frozenset[str]) -> bool:
+    """Whether the sentence names one of the asked things: a hyphenated one as a whole
+    ("check-out" is not named by "check-in"), others as `_mentions_topic` matches them."""
+    flat = " " + re.sub(r"[-‐–]", " ", sentence.lower()) + " "
+    plain = frozenset(t for t in about if "-" not in t)
+    return any(f" {t.replace('-', ' ')}" in flat or f" {t.replace('-', '')}" in flat for t in about if "-" in t) \
+        or bool(plain and _mentions_topic(sentence, plain))
+
+
+def _names_word(text: str, stem: str) -> bool:
+    """Whether a word of `text` (or a part of a hyphenated one) has exactly this stem: "late" is
+    not named by "later", "pet" is by "pets" and "pet-friendly"."""
+    return any(stem in (_topic_stem(part), _stem(part)) for w in _TOPIC_WORD.findall(text.lower())
+               for part in w.split("-"))
+
+
+# words of how a value question asks, and its verbs, not the thing it asks about ("what lease
+# lengths can I choose from?" names no thing beyond them)
+_VALUE_WORDS = topic_words("""much many long often soon late early days day weeks week months
+month years year hours hour minutes time times date dates number amount total minimum maximum exact exactly
+approximately about per after before within until length lengths term terms period duration
+choose pick select offer offered available get give take make sign start begin end""")
 
 
 _OWNER = re.compile(r"\b((?:[A-Z][a-z]+\s+)+[A-Z][a-z]+)['’]s\b")

@@ -262,7 +262,35 @@ def retrieve(ctx: TurnContext, u: Understanding) -> Retrieval:
         hits = kb.search(narrowed_query, k=k, include_unscoped=True, sources=list(sources))
         return Retrieval(tuple(hits), {}, sources, tuple(named), True, _ms(t0))
     hits = kb.search(u.query, k=k, include_unscoped=True)
+    if titled := titled_groups(u.question, ctx.catalog):  # "at Cedar Court Townhomes": its rows, no other property
+        keys = {g.key for g in titled}
+        own = kb.search(u.query, k=k, include_unscoped=True, sources=[g.source for g in titled])
+        seen = {id(h.chunk) for h in own}
+        rest = [h for h in hits if not h.chunk.scope and group_of(h).key not in keys and id(h.chunk) not in seen]
+        return Retrieval(tuple(own) + tuple(rest), {}, None, tuple(titled), True, _ms(t0))
     return Retrieval(tuple(hits), {}, None, ms=_ms(t0))
+
+
+def titled_groups(question: str, catalog: Sequence[Group], most: int = 20) -> list[Group]:
+    """The groups (at most `most`) whose title holds a capitalised name of two or more words that
+    the question gives, when `named_groups` found none: "Cedar Court Townhomes" is part of every
+    Cedar Court listing's title ("Three-bedroom townhome - Cedar Court Townhomes"), so "the late
+    fee at Cedar Court Townhomes" is about those rows, not a choice between Oak Street and Pine
+    Avenue: retrieval keeps those rows and the company-wide documents, none of another property
+    (the FAQ that says when Cedar Court joined stays). A leading capitalised question word ("Do",
+    "Is") is not part of the name."""
+    for m in _PROPER_NAME.finditer(question):
+        words = m.group(0).split()
+        for name in (" ".join(words), " ".join(words[1:])):
+            if len(name.split()) < 2:
+                continue
+            found = [g for g in catalog if g.source and re.search(rf"\b{re.escape(name.lower())}\b", g.label.lower())]
+            if found and len(found) <= most:
+                return found
+    return []
+
+
+_PROPER_NAME = re.compile(r"\b(?:[A-Z][\w'’&-]*\s+){1,4}[A-Z][\w'’&-]*")
 
 
 _NAMES_DOCUMENT = re.compile(r"\b(?:lease|agreement|contract|form)\b", re.I)
@@ -332,6 +360,11 @@ def disambiguate(ctx: TurnContext, u: Understanding, r: Retrieval, window: float
         if window is None and relevant >= g.max_candidates:
             break  # the gate would offer no more than these
     return Disambiguation(tuple(competitors), hits, company)
+
+
+_PROPER_NAME = re.compile(r"\b(?:[A-Z][\w'’&-]*\s+){1,4}[A-Z][\w'’&-]*")
+
+
 
 
 def fast_path(ctx: TurnContext, u: Understanding, r: Retrieval) -> FastPath | None:
@@ -481,7 +514,10 @@ def verify(ctx: TurnContext, u: Understanding, d: Draft) -> Verification:
     names = (ctx.config.prompt.business_name,)
     problems = () if dont_know else tuple(check_draft(u.question, draft, quoted, kind, known_names=names).reasons)
     answers = quote_answers(u.question, kind, quoted, ignore_words=d.focus_labels)
-    return Verification(draft, g, problems, answers, direct_lead(u.question, kind, best), dont_know)
+    # the lead is read from the best quote, so that quote must answer by itself ("$300 pet deposit"
+    # is no lead for "pet rent" even when the second quote names rent)
+    lead = direct_lead(u.question, kind, best) if quote_answers(u.question, kind, [best], ignore_words=d.focus_labels) else None
+    return Verification(draft, g, problems, answers, lead, dont_know)
 
 
 def gate_signals(ctx: TurnContext, u: Understanding, r: Retrieval | None = None, dis: Disambiguation | None = None,
