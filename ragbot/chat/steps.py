@@ -362,11 +362,6 @@ def disambiguate(ctx: TurnContext, u: Understanding, r: Retrieval, window: float
     return Disambiguation(tuple(competitors), hits, company)
 
 
-_PROPER_NAME = re.compile(r"\b(?:[A-Z][\w'’&-]*\s+){1,4}[A-Z][\w'’&-]*")
-
-
-
-
 def fast_path(ctx: TurnContext, u: Understanding, r: Retrieval) -> FastPath | None:
     """An FAQ pair whose stored question matches the user's (chat/retrieval.faq_match)."""
     rc = ctx.config.retrieval
