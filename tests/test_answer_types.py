@@ -117,6 +117,7 @@ PHRASINGS: list[tuple[str, str]] = [
     ("Until what time is the fitness room open?", "date"),
     ("On what date is the heat turned on for the season?", "date"),
     ("By what date must the renewal be signed?", "date"),
+    ("In what year was the house built?", "date"),
     ("On which day is bulk trash collected?", "date"),
     ("How late can I do laundry?", "date"),
     ("When are window AC units allowed?", "date"),

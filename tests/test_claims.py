@@ -549,6 +549,14 @@ def test_quote_answers_needs_the_asked_period_and_compound(question, quote, answ
     assert quote_answers(question, classify_question(question), quote) is answers
 
 
+def test_a_year_answers_what_year_from_a_sentence_about_the_asked_thing():
+    q = "In what year was Harborview Property Management founded?"
+    s = "Harborview Property Management is a family-owned company founded in 1998 by Ellen and Tom Navarro."
+    assert quote_answers(q, None, [s]) and direct_lead(q, None, s) == "In 1998."
+    q = "In what year was the house built?"
+    assert not quote_answers(q, None, ["The house has 3 bedrooms.", "This lease is dated June 28, 2002."])
+
+
 def test_a_competitor_need_not_name_the_sum():
     """Another property's pet deposit still makes "how much is pet rent?" worth asking about."""
     q, quote = "How much is pet rent?", ["There is a refundable pet deposit of $500 per household."]

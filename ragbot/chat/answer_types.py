@@ -51,7 +51,7 @@ plus yes/no polarity and names for contacts).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ragbot.chat.grounding import _names
 from ragbot.chat.polarity import polarity
@@ -125,8 +125,8 @@ _RULES: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple((cue, kind, re.comp
     ("number_of", "count", r"^what is (?:the )?(?:max(?:imum)? |min(?:imum)? |total )?(?:number|no\.|count) of\b"),
     ("how_much", "amount", r"^how (?:much|expensive|pricey|costly)\b|^how (?:big|large|high|low|steep) (?:a |an |is |are )?"
                            r"(?:the |my )?(?:\w+ )?(?:deposit|fee|rent|charge|penalty|payment|price|cost)s?\b"),
-    ("prep_wh", "date", r"^(?:during|between|at|from|until|till|on|by) (?:what|which) (?:\w+ )?"
-                        r"(?:hours?|times?|days?|dates?)\b"),
+    ("prep_wh", "date", r"^(?:during|between|at|from|until|till|on|by|in) (?:what|which) (?:\w+ )?"
+                        r"(?:hours?|times?|days?|dates?|years?)\b"),
     ("cost_verb", "amount", r"^what\b.{0,40}\b(?:cost|costs)\b|^what (?:do|does|will|would|should) (?:i|we|you|"
                             r"tenants?|residents?|it|they) (?:pay|owe|charge|need to pay|have to pay)\b"),
     ("embedded_if", "yes_no", r"^(?:if|whether)\b"),
@@ -284,10 +284,15 @@ def classify_question(question: str) -> AnswerType:
 _ROLE = re.compile(r"\b(?:landlord|tenant|resident|owner|lessor|lessee|superintendent|manager|agent|subtenant)s?\b", re.I)
 
 
+_ASKS_YEAR = re.compile(r"\b(?:what|which) year\b", re.I)
+_YEAR = re.compile(r"1[89]\d\d|20\d\d")
+
+
 def values_of_type(text: str, kind: str, question: str = "") -> list[Value]:
     """The values of `kind` that `text` states, in order of position.
 
-    kind: one of KINDS. "amount", "duration", "date", "count": from typed_values.mentions.
+    kind: one of KINDS. "amount", "duration", "date", "count": from typed_values.mentions (for a
+    question asking "what year", a bare year 1800-2099 is a date too, value "year:1998").
     "contact": e-mails, URLs, phones, street addresses and units, capitalised names (grounding's
     name finder) and parties (Landlord, Tenant, Resident, ...), each once. "yes_no": at most one
     Value whose value is "yes", "no" or "conditional", about the thing `question` asks (all of
@@ -303,8 +308,11 @@ def values_of_type(text: str, kind: str, question: str = "") -> list[Value]:
         pol = polarity(text, question)
         return [Value("yes_no", text.strip(), pol, end=len(text))] if pol else []
     found = [v for v in mentions(text) if v.kind == kind]
+    if kind == "date" and _ASKS_YEAR.search(question):  # "founded in 1998" answers "in what year"
+        found += [replace(v, kind="date", value=f"year:{v.value}") for v in mentions(text)
+                  if v.kind == "number" and _YEAR.fullmatch(v.text)]
     if kind != "contact":
-        return found
+        return sorted(found, key=lambda v: v.start)
     seen = {v.text.lower() for v in found}
     for name in _names(text):
         if name.lower() not in seen and not any(name.lower() in s for s in seen):

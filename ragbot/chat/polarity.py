@@ -33,7 +33,8 @@ may might must shall should will would have has had there here this that these t
 from about as and or if any some what which who when where how why allowed permitted permit allow ok okay fine
 possible let lets get keep bring use put include included includes come comes with provide provided require
 required need needs have got also still too really just please anyone someone tenant tenants resident residents
-renter renters apartment unit home place building property lease rental landlord go going want able else
+renter renters apartment unit home place building property lease leases leased leasing rental landlord go going want
+able else
 """.split())
 _LEAD = re.compile(r"^\W*(?:a\s*:\s*)?(yes|no|yep|nope)\s*(?:[.,!;:—–-]|$)", re.I)
 _CLAUSE_SPLIT = re.compile(r"(?<=[.!?])\s+|;\s*|,\s*(?=(?:and|but|or|while|whereas|which|so|though|although)\b)|\s+but\s+", re.I)
