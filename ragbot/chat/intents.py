@@ -5,10 +5,10 @@ Case-insensitive regular expressions with word boundaries, written for low false
 ordinary tenant questions: "Is there a fire extinguisher?", "Do you have a gas stove?",
 "What is the fire safety policy?" or "Who is the property manager?" match nothing. Emergency
 phrases inside a hypothetical ("what happens if there is a fire", "in case an outlet ever starts
-sparking", "someone on call for things like floods?"), a denied danger ("no gas smell", "I don't smell gas") or a resolved past event
-("it came back on Tuesday, it's been fine since") are not emergencies: on the 1,326 training
-messages of chat/data/urgency_messages.jsonl these rules removed 14 of 24 hits on urgent and
-normal messages and none of the 82 on emergencies.
+sparking", "someone on call for things like floods?"), a denied danger ("no gas smell", "I don't
+smell gas") or a resolved past event ("it came back on Tuesday, it's been fine since") are not
+emergencies: on the 1,326 training messages of chat/data/urgency_messages.jsonl these rules
+removed 14 of 24 hits on urgent and normal messages and none of the 82 on emergencies.
 
 Measured (tests/test_intents.py re-measures and asserts floors):
 - injection, deepset/prompt-injections: patterns tuned on the train split only (546 rows:
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from types import MappingProxyType
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
 INTENTS = ("emergency", "human", "legal", "discrimination", "complaint", "injection", "bot_check", "credentials")
 
@@ -239,11 +239,12 @@ _WATER = re.compile(r"\b(?:leak(?:s|ing|ed)?|flood\w*|soaked|dripping|pouring|wa
                     r"coming|in\s+the))\b", _F)
 
 
-def _first_match(patterns: Iterable[re.Pattern], text: str, guard: re.Pattern | None = None) -> str | None:
+def _first_match(patterns: Iterable[re.Pattern], text: str, guards: Sequence[re.Pattern] = ()) -> str | None:
+    """The first match of `patterns` not preceded (within 80 characters) by a match of `guards`."""
     for p in patterns:
         for m in p.finditer(text):
             before = text[max(0, m.start() - 80): m.start()]
-            if guard is not None and (guard.search(before) or _DENIED.search(before)):
+            if any(g.search(before) for g in guards):
                 continue
             return m.group(0)
     return None
@@ -260,8 +261,7 @@ def detect_intents(text: str) -> dict[str, str]:
     text = " ".join(text.replace("’", "'").split())
     found: dict[str, str] = {}
     for name in INTENTS:
-        guard = _HYPOTHETICAL if name == "emergency" else None
-        hit = _first_match(PATTERNS[name], text, guard)
+        hit = _first_match(PATTERNS[name], text, (_HYPOTHETICAL, _DENIED) if name == "emergency" else ())
         if hit is None and name == "emergency":
             e, w = _ELECTRIC.search(text), _WATER.search(text)
             if e and w and not _HYPOTHETICAL.search(text[: min(e.start(), w.start())]):

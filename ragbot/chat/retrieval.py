@@ -113,9 +113,10 @@ def alias_named(text: str, groups: Sequence[Group]) -> list[Group]:
     """Groups named by an alias (kb/ingest/aliases.py). A name alias (party, title, heading)
     names its group when at least two of its content words (all, if it has one) occur in the
     text, one of them found in no other group's aliases (or one such word of six letters or more,
-    "Neuromolecular", that is not a street-type word such as "street" or "avenue"); a descriptor ("one-page", "commercial",
-    "short") names its group when it stands before a document word ("the commercial office
-    lease") and no other group has it. Words match with rapidfuzz ratio >= 90 (typos)."""
+    "Neuromolecular", that is not a street-type word such as "street" or "avenue"); a descriptor
+    ("one-page", "commercial", "short") names its group when it stands before a document word
+    ("the commercial office lease") and no other group has it. Words match with rapidfuzz
+    ratio >= 90 (typos)."""
     from rapidfuzz import fuzz as _fuzz, process
 
     words_in = _tokens(text)

@@ -278,19 +278,24 @@ def titled_groups(question: str, catalog: Sequence[Group], most: int = 20) -> li
     fee at Cedar Court Townhomes" is about those rows, not a choice between Oak Street and Pine
     Avenue: retrieval keeps those rows and the company-wide documents, none of another property
     (the FAQ that says when Cedar Court joined stays). A leading capitalised question word ("Do",
-    "Is") is not part of the name."""
-    for m in _PROPER_NAME.finditer(question):
+    "Is") is not part of the name, and a name needs a word of four letters or more ("Can I" is
+    none). The labels are lower-cased once, only when the question has such a name."""
+    labels = None
+    for m in _CAPITALISED.finditer(question):
         words = m.group(0).split()
         for name in (" ".join(words), " ".join(words[1:])):
-            if len(name.split()) < 2:
-                continue
-            found = [g for g in catalog if g.source and re.search(rf"\b{re.escape(name.lower())}\b", g.label.lower())]
+            if len(name.split()) < 2 or not any(len(w) >= 4 for w in name.split()):
+                continue  # "Can I" is no name
+            labels = labels or [(g, g.label.lower()) for g in catalog if g.source]
+            rx = re.compile(rf"\b{re.escape(name.lower())}\b")
+            found = [g for g, label in labels if rx.search(label)]
             if found and len(found) <= most:
                 return found
     return []
 
 
-_PROPER_NAME = re.compile(r"\b(?:[A-Z][\w'’&-]*\s+){1,4}[A-Z][\w'’&-]*")
+# a run of capitalised words: a name ("Cedar Court Townhomes", "Harborview Property Management")
+_CAPITALISED = re.compile(r"\b[A-Z][\w'’&-]*(?:\s+[A-Z][\w'’&-]*)*")
 
 
 _NAMES_DOCUMENT = re.compile(r"\b(?:lease|agreement|contract|form)\b", re.I)
@@ -381,7 +386,7 @@ def names_only(question: str) -> bool:
 
     m = _BROAD.match(question)
     rest = question[m.end():] if m else question
-    return not topic_words(re.sub(r"\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*", " ", rest))
+    return not topic_words(_CAPITALISED.sub(" ", rest))
 
 
 def override(ctx: TurnContext, u: Understanding) -> FastPath | None:
